@@ -1,0 +1,1 @@
+"""Storage: the tenant-scoped Store and the BlobStore, with their backends."""

@@ -1,0 +1,105 @@
+"""The Store seam. Tenant isolation is a property of this API: every record read or written
+through a `TenantStore` belongs to that tenant, and an id of another tenant reads as absent."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Protocol
+
+from oratio_voice.models import (
+    Agent,
+    ApiKey,
+    AuditEntry,
+    CallSession,
+    Notification,
+    SessionStatus,
+    Tenant,
+    Turn,
+    User,
+)
+
+
+class StoreError(Exception):
+    """The store could not do what was asked."""
+
+
+class NotFound(StoreError):
+    """No such record for this tenant."""
+
+
+class Conflict(StoreError):
+    """The record already exists (e.g. an e-mail address or phone number in use)."""
+
+
+class TenantStore(Protocol):
+    tenant_id: str
+
+    # agents
+    async def put_agent(self, agent: Agent) -> Agent: ...
+    async def get_agent(self, agent_id: str) -> Agent: ...  # raises NotFound
+    async def list_agents(self, include_archived: bool = False) -> list[Agent]: ...
+
+    # sessions and turns
+    async def put_session(self, session: CallSession) -> CallSession: ...
+    async def get_session(self, session_id: str) -> CallSession: ...
+    async def list_sessions(
+        self,
+        *,
+        agent_id: str | None = None,
+        channel: str | None = None,
+        status: SessionStatus | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> list[CallSession]: ...
+    async def add_turn(self, turn: Turn) -> Turn: ...
+    async def list_turns(self, session_id: str) -> list[Turn]: ...
+
+    # notifications
+    async def put_notification(self, notification: Notification) -> Notification: ...
+    async def get_notification(self, notification_id: str) -> Notification: ...
+    async def list_notifications(self, unread_only: bool = False) -> list[Notification]: ...
+
+    # api keys
+    async def put_api_key(self, key: ApiKey) -> ApiKey: ...
+    async def get_api_key(self, key_id: str) -> ApiKey: ...
+    async def list_api_keys(self) -> list[ApiKey]: ...
+
+    # users and audit
+    async def list_users(self) -> list[User]: ...
+    async def add_audit(self, entry: AuditEntry) -> AuditEntry: ...
+    async def list_audit(self, limit: int = 100) -> list[AuditEntry]: ...
+
+
+class Store(Protocol):
+    """Cross-tenant lookups exist only where a request arrives before its tenant is known."""
+
+    async def open(self) -> None:
+        """Connect and apply pending schema migrations."""
+
+    async def close(self) -> None: ...
+
+    async def check(self) -> None:
+        """Raise StoreError if the store cannot serve (used by /readyz)."""
+
+    def tenant(self, tenant_id: str) -> TenantStore: ...
+
+    async def put_tenant(self, tenant: Tenant) -> Tenant: ...
+    async def get_tenant(self, tenant_id: str) -> Tenant: ...
+    async def put_user(self, user: User) -> User: ...  # Conflict on a used e-mail
+    async def find_user_by_email(self, email: str) -> User | None: ...
+    async def find_api_key_by_prefix(self, prefix: str) -> ApiKey | None: ...
+    async def find_agent_by_number(self, phone_number: str) -> Agent | None: ...
+    async def list_live_sessions(self) -> list[CallSession]:
+        """Active sessions of every tenant (crash recovery at start-up)."""
+        ...
+
+
+class BlobStore(Protocol):
+    """Opaque bytes by key; keys are always prefixed with the tenant id by callers."""
+
+    async def put(self, key: str, data: bytes) -> None: ...
+    async def get(self, key: str) -> bytes: ...  # raises NotFound
+    async def delete(self, key: str) -> None: ...
+    async def list(self, prefix: str) -> list[str]: ...

@@ -1,0 +1,1 @@
+"""Pipecat-style audio pipeline: frames, processors, audio DSP and speech engines."""
