@@ -97,6 +97,14 @@ class HandoffRequestFrame(Frame):
 
 
 @dataclass(frozen=True, slots=True)
+class UsageFrame(Frame):
+    """Tokens the speech model used so far in this call (deltas)."""
+
+    input_tokens: int
+    output_tokens: int
+
+
+@dataclass(frozen=True, slots=True)
 class ErrorFrame(Frame):
     """A failure inside the pipeline; `fatal` when the AI can no longer serve the call."""
 

@@ -43,7 +43,7 @@ class Pipeline:
             current.link(following.process)
         if self.processors and sink is not None:
             self.processors[-1].link(sink)
-        self._head: FrameSink = self.processors[0].process if self.processors else _drop
+        self._head: FrameSink = self.processors[0].process if self.processors else sink or _drop
 
     def push(self, frame: Frame) -> None:
         self._head(frame)

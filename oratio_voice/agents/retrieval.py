@@ -21,7 +21,7 @@ STOPWORDS = frozenset(
     such than that the their theirs them then there these they this those through to too under
     until up very was we were what when where which while who whom why will with would you your
     yours please hi hello hey thanks thank ok okay like want wanted need needs get got tell know
-    let lets i'm i'd i've it's what's don't can't""".split()
+    let lets i'm i'd i've it's what's don't can't""".split()  # noqa: SIM905
 )
 
 
@@ -37,6 +37,11 @@ def stem(word: str) -> str:
 def terms(text: str) -> list[str]:
     """Content words of a text, lower-cased and stemmed."""
     return [stem(w) for w in _WORD.findall(text.lower()) if w not in STOPWORDS]
+
+
+def split_sentences(text: str) -> list[str]:
+    """Sentences of one paragraph or list item."""
+    return [s for s in _SENTENCE.split(text) if s.strip()]
 
 
 def plain(text: str) -> str:
@@ -135,7 +140,12 @@ class SopIndex:
 
     @classmethod
     def from_documents(cls, documents: dict[str, str]) -> SopIndex:
-        passages = [p for name, text in documents.items() for p in split_passages(name, text)]
+        """Index documents of any text format (plain text gets headings first)."""
+        from oratio_voice.agents.sop_markdown import to_markdown
+
+        passages = [
+            p for name, text in documents.items() for p in split_passages(name, to_markdown(text))
+        ]
         return cls(passages)
 
     def search(self, query: str, k: int = 3) -> list[Hit]:
@@ -160,7 +170,7 @@ class SopIndex:
     def best_sentences(self, query: str, passage: Passage, limit: int = 2) -> list[str]:
         """The sentences of a passage that answer the query best, in document order."""
         query_terms = set(terms(query))
-        sentences = [s for unit in units(passage.text) for s in _SENTENCE.split(unit) if len(s) > 2]
+        sentences = [s for unit in units(passage.text) for s in split_sentences(unit) if len(s) > 2]
         scored = [
             (sum(self._idf.get(t, 0.0) for t in query_terms & set(terms(s))), i, s)
             for i, s in enumerate(sentences)

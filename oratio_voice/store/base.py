@@ -31,6 +31,10 @@ class Conflict(StoreError):
     """The record already exists (e.g. an e-mail address or phone number in use)."""
 
 
+class TenantMismatch(StoreError):
+    """A record was written through the store of a tenant it does not belong to."""
+
+
 class TenantStore(Protocol):
     tenant_id: str
 

@@ -1,0 +1,1 @@
+"""Connectors: one module per edge (browser, twilio, sip, amazon_connect), wire <-> frames."""

@@ -1,0 +1,36 @@
+"""The Connector seam: a live call's edge. It turns its wire protocol into frames (the route
+that owns the socket pushes them into the call) and sends frames back; it knows how to
+transfer and hang up ITS call."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from pipeline.frames import Frame
+
+
+class TransferError(Exception):
+    """The channel could not hand the call to a person."""
+
+
+@dataclass(frozen=True, slots=True)
+class TransferTarget:
+    """Where a handed-off call goes: a named queue, or a number / SIP URI to dial."""
+
+    queue: str = "support"
+    number: str = ""
+    warm: bool = True
+
+
+class CallConnector(Protocol):
+    channel: str
+
+    def send(self, frame: Frame) -> None:
+        """Queue a frame for the caller; never blocks (the writer runs in its own task)."""
+
+    async def transfer(self, target: TransferTarget, reason: str, summary: str) -> None:
+        """Hand the live call to a person; raises TransferError."""
+
+    async def hangup(self, reason: str) -> None:
+        """End the call from our side."""

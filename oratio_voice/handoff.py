@@ -1,0 +1,80 @@
+"""Handoff orchestration: let the hand-over line finish, summarise, transfer through the
+call's connector, mark the session, and tell the people who must pick it up."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+from connectors.base import TransferError, TransferTarget
+from oratio_voice.calls import Call
+from oratio_voice.events import Event
+from oratio_voice.models import Notification, Turn
+
+log = logging.getLogger(__name__)
+
+MAX_PLAYOUT_WAIT = 8.0  # seconds the hand-over line may still play before we transfer
+
+
+def summarize(turns: list[Turn], reason: str) -> str:
+    """A short, factual summary for the person who takes the call."""
+    said = [t.text for t in turns if t.role == "caller"]
+    parts = [f"Handoff reason: {reason}."]
+    if said:
+        parts.append(f'Caller first said: "{said[0]}".')
+    if len(said) > 1:
+        parts.append(f'Last: "{said[-1]}".')
+    parts.append(f"{len(said)} caller turn(s).")
+    return " ".join(parts)
+
+
+async def hand_off(call: Call, reason: str, source: str) -> None:
+    """Transfer `call` to a person. AI faults go at once; otherwise the agent's last line
+    is allowed to finish playing first."""
+    if source != "fault":
+        wait = min(call.speaking_until - time.monotonic(), MAX_PLAYOUT_WAIT)
+        if wait > 0:
+            await asyncio.sleep(wait)
+    config = call.agent.config.handoff
+    summary = summarize(call.turns, reason)
+    record = call.record
+    record.status = "handoff"
+    record.handoff_reason = reason
+    record.summary = summary
+    notification = Notification(
+        tenant_id=record.tenant_id,
+        kind="handoff",
+        title=f"{call.agent.name}: call handed to {config.queue}",
+        body=summary,
+        session_id=record.id,
+        agent_id=record.agent_id,
+    )
+    connector = call.connector
+    try:
+        if connector is None:
+            raise TransferError("the caller is not connected")
+        await connector.transfer(
+            TransferTarget(queue=config.queue, number=config.target, warm=config.warm),
+            reason,
+            summary,
+        )
+    except TransferError as exc:
+        log.warning("handoff of %s failed: %s", record.id, exc)
+        notification.kind = "handoff_failed"
+        notification.title = f"{call.agent.name}: transfer FAILED, call the customer back"
+        notification.body = f"{summary} Transfer error: {exc}"
+    else:
+        await call.stop_ai()
+    await call.save()
+    await call.store.put_notification(notification)
+    await call.events.publish(
+        Event(
+            "session.handoff",
+            record.tenant_id,
+            {"session_id": record.id, "reason": reason, "summary": summary, "source": source},
+        )
+    )
+    await call.events.publish(
+        Event("notification", record.tenant_id, notification.model_dump(mode="json"))
+    )

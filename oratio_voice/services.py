@@ -1,0 +1,94 @@
+"""The product's services for one server process, wired from settings."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from oratio_voice.agents.directory import AgentDirectory
+from oratio_voice.config import Settings
+from oratio_voice.events import EventBus, InProcessEventBus
+from oratio_voice.keys import KeyChecker
+from oratio_voice.live import LiveCalls
+from oratio_voice.models import now
+from oratio_voice.store.base import BlobStore, Store
+from oratio_voice.store.blobs import LocalBlobStore
+from oratio_voice.store.sqlite import SQLiteStore
+from pipeline.engines.base import SpeechEngine
+
+log = logging.getLogger(__name__)
+
+
+def default_engine(settings: Settings) -> SpeechEngine:
+    from pipeline.engines.local import LocalSpeechEngine
+
+    return LocalSpeechEngine()
+
+
+@dataclass
+class Services:
+    """Store, blobs, events, engine, agents and live calls: the composition root's output."""
+
+    settings: Settings
+    store: Store
+    blobs: BlobStore
+    events: EventBus
+    engine: SpeechEngine
+    agents: AgentDirectory
+    keys: KeyChecker
+    live: LiveCalls
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_settings(cls, settings: Settings, engine: SpeechEngine | None = None) -> Services:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        store = SQLiteStore(settings.db_path)
+        blobs = LocalBlobStore(settings.blob_dir)
+        events = InProcessEventBus()
+        engine = engine or default_engine(settings)
+        agents = AgentDirectory(blobs)
+        live = LiveCalls(
+            store=store,
+            events=events,
+            engine=engine,
+            agents=agents,
+            grace_seconds=settings.resume_grace_seconds,
+        )
+        return cls(settings, store, blobs, events, engine, agents, KeyChecker(store), live)
+
+    @asynccontextmanager
+    async def running(self) -> AsyncIterator[Services]:
+        await self.store.open()
+        await self._close_orphaned_sessions()
+        try:
+            yield self
+        finally:
+            await self.live.close()
+            await self.store.close()
+
+    async def _close_orphaned_sessions(self) -> None:
+        """Sessions left active by a process that died are closed as failed, not lost."""
+        for session in await self.store.list_live_sessions():
+            session.status = "failed"
+            session.ended_at = session.ended_at or now()
+            session.end_reason = "server restarted during the call"
+            await self.store.tenant(session.tenant_id).put_session(session)
+            log.warning("closed orphaned session %s", session.id)
+
+    async def readiness(self) -> dict[str, str]:
+        """Each dependency named with 'ok' or what is wrong."""
+        checks: dict[str, str] = {}
+        for name, check in (
+            ("store", self.store.check),
+            ("speech_engine", self.engine.check),
+        ):
+            try:
+                await check()
+                checks[name] = "ok"
+            except Exception as exc:
+                checks[name] = f"error: {exc}"
+        checks["agent_runtime"] = "ok (in-process SOP responder)"
+        return checks

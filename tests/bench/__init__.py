@@ -1,0 +1,1 @@
+"""Benchmarks and measurements (`make bench`); not collected by pytest."""
