@@ -14,6 +14,7 @@ from typing import Any
 from connectors.base import CallConnector
 from oratio_voice.agents.base import AgentClient, AgentError
 from oratio_voice.events import Event, EventBus
+from oratio_voice.handoff_rules import opening_reason, turn_reason
 from oratio_voice.models import Agent, CallSession, SessionStatus, Turn, now
 from oratio_voice.store.base import TenantStore
 from pipeline.engine_processor import EngineProcessor
@@ -145,6 +146,9 @@ class Call:
         await self.store.put_session(self.record)
         self.spawn(self._write_outbox())
         await self._publish("session.started", self._summary_data())
+        if reason := opening_reason(self.agent, now()):
+            self.request_handoff(reason, "rules")
+            return
         try:
             session = await self.engine.open(self._engine_config())
         except Exception as exc:
@@ -223,6 +227,8 @@ class Call:
         self.turns.append(turn)
         self._queue(self.store.add_turn, turn)
         self._queue(self._publish, "session.turn", {"session_id": self.id, **_turn_data(turn)})
+        if role == "caller" and (reason := turn_reason(self.agent, self.turns)):
+            self.request_handoff(reason, "rules")
 
     def mark_interrupted(self) -> None:
         for index in range(len(self.turns) - 1, -1, -1):

@@ -259,3 +259,15 @@ async def test_a_broken_call_does_not_disturb_another(server: LiveServer) -> Non
     tenant = server.services.store.tenant(server.demo_tenant)
     sessions = await tenant.list_sessions()
     assert {s.status for s in sessions if s.id != ready["session_id"]} == {"ended"}
+
+
+async def test_a_paused_agent_sends_callers_straight_to_a_person(server: LiveServer) -> None:
+    tenant = server.services.store.tenant(server.demo_tenant)
+    demo = await tenant.get_agent(server.demo["agent_id"])
+    await tenant.put_agent(demo.model_copy(update={"status": "paused"}))
+    async with connect(server.browser_url()) as ws:
+        ready = await hello(ws)
+        handoff = await expect(ws, "handoff", timeout=2)
+        assert handoff["reason"] == "agent paused"
+    session = await tenant.get_session(ready["session_id"])
+    assert session.status == "handoff" and not await tenant.list_turns(session.id)
