@@ -9,6 +9,7 @@ import logging
 import secrets
 import time
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 from connectors.base import CallConnector
@@ -16,7 +17,7 @@ from oratio_voice.agents.base import AgentClient, AgentError
 from oratio_voice.events import Event, EventBus
 from oratio_voice.handoff_rules import opening_reason, turn_reason
 from oratio_voice.models import Agent, CallSession, SessionStatus, Turn, now
-from oratio_voice.store.base import TenantStore
+from oratio_voice.store.base import BlobStore, TenantStore
 from pipeline.engine_processor import EngineProcessor
 from pipeline.engines.base import EngineConfig, HistoryTurn, SpeechEngine, ToolSpec
 from pipeline.frames import (
@@ -34,6 +35,7 @@ from pipeline.frames import (
 )
 from pipeline.processor import FrameProcessor, Pipeline
 from pipeline.processors import AudioResampler
+from pipeline.recorder import CallRecorder
 
 log = logging.getLogger(__name__)
 
@@ -108,6 +110,8 @@ class Call:
         wire_in_rate: int,
         wire_out_rate: int,
         engine_rate: int = 16000,
+        blobs: BlobStore | None = None,
+        recording_dir: Path | None = None,
     ) -> None:
         self.record = record
         self.agent = agent
@@ -119,6 +123,11 @@ class Call:
         self.wire_in_rate = wire_in_rate
         self.wire_out_rate = wire_out_rate
         self.engine_rate = engine_rate
+        self.blobs = blobs
+        self.recorder: CallRecorder | None = None
+        if blobs is not None and recording_dir is not None and agent.config.record_calls:
+            recording_dir.mkdir(parents=True, exist_ok=True)
+            self.recorder = CallRecorder(recording_dir / f"{record.id}.wav", engine_rate)
         self.resume_token = secrets.token_urlsafe(24)
         self.connector: CallConnector | None = None
         self.speaking_until = 0.0
@@ -130,6 +139,8 @@ class Call:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._engine: EngineProcessor | None = None
         self._pipeline = Pipeline([])
+        self._writer: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._writer.set_result(None)
         self.ended_callback: Callable[[Call], None] | None = None
 
     @property
@@ -144,7 +155,7 @@ class Call:
         """Persist the session, open the engine and start pumping frames."""
         self.connector = connector
         await self.store.put_session(self.record)
-        self.spawn(self._write_outbox())
+        self._writer = asyncio.ensure_future(self._write_outbox())
         await self._publish("session.started", self._summary_data())
         if reason := opening_reason(self.agent, now()):
             self.request_handoff(reason, "rules")
@@ -160,6 +171,8 @@ class Call:
         if self.wire_in_rate != self.engine_rate:
             processors.append(AudioResampler(self.engine_rate, InputAudioFrame))
         processors.append(self._engine)
+        if self.recorder is not None:
+            processors.append(self.recorder)
         if self.wire_out_rate != self.engine_rate:
             processors.append(AudioResampler(self.wire_out_rate, OutputAudioFrame))
         processors.append(CallObserver(self))
@@ -245,9 +258,7 @@ class Call:
 
     def history(self) -> tuple[HistoryTurn, ...]:
         return tuple(
-            HistoryTurn(t.role, t.text)
-            for t in self.turns
-            if t.role in ("caller", "agent")
+            HistoryTurn(t.role, t.text) for t in self.turns if t.role in ("caller", "agent")
         )
 
     async def stop_ai(self) -> None:
@@ -263,19 +274,34 @@ class Call:
             return
         self.ended.set()
         await self.stop_ai()
-        if self.connector is not None:
-            with contextlib.suppress(Exception):
-                await self.connector.hangup(reason)
-        if self.ended_callback is not None:
-            self.ended_callback(self)
+        await self._save_recording()
         self.record.status = status or ("handoff" if self.handoff_reason else "ended")
         self.record.ended_at = now()
         self.record.end_reason = reason
         self._queue(self.store.put_session, self.record)
         self._queue(self._publish, "session.ended", self._summary_data())
         self._outbox.put_nowait(None)
+        await asyncio.gather(self._writer, return_exceptions=True)
+        if self.connector is not None:
+            with contextlib.suppress(Exception):
+                await self.connector.hangup(reason)
+        if self.ended_callback is not None:
+            self.ended_callback(self)
         current = asyncio.current_task()
         await asyncio.gather(*(t for t in self._tasks if t is not current), return_exceptions=True)
+
+    async def _save_recording(self) -> None:
+        if self.recorder is None or self.blobs is None:
+            return
+        path = self.recorder.close()
+        key = f"{self.record.tenant_id}/recordings/{self.id}.wav"
+        try:
+            await self.blobs.put(key, await asyncio.to_thread(path.read_bytes))
+            self.record.recording_key = key
+        except Exception:
+            log.exception("call %s: recording not saved", self.id)
+        finally:
+            path.unlink(missing_ok=True)
 
     async def save(self) -> None:
         """Persist the session record now (status changes during the call)."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from pathlib import Path
 
 from connectors.base import CallConnector
 from oratio_voice.agents.directory import AgentDirectory
@@ -12,7 +13,7 @@ from oratio_voice.calls import Call
 from oratio_voice.events import EventBus
 from oratio_voice.handoff import hand_off
 from oratio_voice.models import Agent, CallSession, Channel
-from oratio_voice.store.base import Store
+from oratio_voice.store.base import BlobStore, Store
 from pipeline.engines.base import SpeechEngine
 
 log = logging.getLogger(__name__)
@@ -29,7 +30,11 @@ class LiveCalls:
         engine: SpeechEngine,
         agents: AgentDirectory,
         grace_seconds: float,
+        blobs: BlobStore | None = None,
+        recording_dir: Path | None = None,
     ) -> None:
+        self.blobs = blobs
+        self.recording_dir = recording_dir
         self.store = store
         self.events = events
         self.engine = engine
@@ -66,6 +71,8 @@ class LiveCalls:
             wire_in_rate=wire_in_rate,
             wire_out_rate=wire_out_rate,
             engine_rate=engine_rate,
+            blobs=self.blobs,
+            recording_dir=self.recording_dir,
         )
         self._calls[call.id] = call
         self._by_token[call.resume_token] = call

@@ -56,6 +56,8 @@ class Services:
             engine=engine,
             agents=agents,
             grace_seconds=settings.resume_grace_seconds,
+            blobs=blobs,
+            recording_dir=settings.data_dir / "recordings-in-progress",
         )
         return cls(settings, store, blobs, events, engine, agents, KeyChecker(store), live)
 

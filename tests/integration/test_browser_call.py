@@ -271,3 +271,20 @@ async def test_a_paused_agent_sends_callers_straight_to_a_person(server: LiveSer
         assert handoff["reason"] == "agent paused"
     session = await tenant.get_session(ready["session_id"])
     assert session.status == "handoff" and not await tenant.list_turns(session.id)
+
+
+async def test_the_call_is_recorded_in_stereo(server: LiveServer) -> None:
+    async with connect(server.browser_url()) as ws:
+        ready = await hello(ws)
+        for _ in range(10):
+            await ws.send(tone(20, 16000))
+        await ws.send(json.dumps({"type": "text", "text": "what are your opening hours"}))
+        await expect(ws, "state", state="listening")
+        await ws.send(json.dumps({"type": "bye"}))
+        await expect(ws, "end")
+    tenant = server.services.store.tenant(server.demo_tenant)
+    session = await tenant.get_session(ready["session_id"])
+    assert session.recording_key == f"{server.demo_tenant}/recordings/{session.id}.wav"
+    wav = await server.services.blobs.get(session.recording_key)
+    assert wav[:4] == b"RIFF" and wav[22] == 2  # two channels
+    assert not list((server.data_dir / "recordings-in-progress").iterdir())
