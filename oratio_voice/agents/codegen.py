@@ -76,7 +76,8 @@ def render_agent(spec: SopSpec, plan: AgentPlan) -> str:
     handoff_doc = (
         "Transfer the caller to a person. Call this when any of these holds:\n"
         + "\n".join(f"- {c}" for c in conditions)
-        + "\n- the caller asks for a person\n\n    Args:\n        reason: which condition holds\n    "
+        + "\n- the caller asks for a person\n\n"
+        + "    Args:\n        reason: which condition holds\n    "
     )
     blocks = [
         _procedure_tool(name, tool, procedures[name])

@@ -8,7 +8,6 @@ constants of this module, so text inside an SOP cannot rewrite them."""
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -91,9 +90,11 @@ class LmSteps:
         predict = dspy.Predict(DraftAgentPlan)
         return await self._retry(
             "plan",
-            lambda fb: predict(
-                specification=spec, agent_name=agent_name, reviewer_feedback=_join(feedback, fb)
-            ).plan,
+            lambda fb: (
+                predict(
+                    specification=spec, agent_name=agent_name, reviewer_feedback=_join(feedback, fb)
+                ).plan
+            ),
             AgentPlan,
         )
 
@@ -113,7 +114,9 @@ class LmSteps:
         predict = dspy.Predict(WriteAgentCode)
 
         def call(_: str) -> str:
-            code = str(predict(plan=plan, reference_code=reference, failures="\n".join(failures)).code)
+            code = str(
+                predict(plan=plan, reference_code=reference, failures="\n".join(failures)).code
+            )
             return _strip_fence(code)
 
         return await self._retry("generate", call, str)
@@ -161,8 +164,3 @@ def _strip_fence(code: str) -> str:
         text = text.split("\n", 1)[1] if "\n" in text else ""
         text = text.rsplit("```", 1)[0]
     return text.strip() + "\n"
-
-
-def dump(model: object) -> str:
-    """Readable JSON of a pydantic model (for the review history)."""
-    return json.dumps(getattr(model, "model_dump", lambda: model)(), indent=1)

@@ -7,6 +7,7 @@ streaming protocol (messageStart, contentBlock*, messageStop) and picks the tool
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from collections.abc import AsyncGenerator, AsyncIterable
 from typing import Any, TypeVar
@@ -82,7 +83,9 @@ class SopModel(Model):
             return "", {}, self.responder.hand_over_line
         if decision.kind == "answer" and decision.passage is not None:
             topic = decision.passage.topic.lower()
-            for name, spec in tools.items():
+            # A question is answered from the SOP; a wish ("I want to return...") starts the
+            # procedure whose section matched.
+            for name, spec in ({} if _is_question(message) else tools).items():
                 description = spec.get("description", "")
                 if description.startswith(PROCEDURE_PREFIX):
                     procedure = description[len(PROCEDURE_PREFIX) :].split("\n", 1)[0]
@@ -92,6 +95,16 @@ class SopModel(Model):
                 return RETRIEVAL_TOOL, {"query": message}, ""
             return "", {}, self.responder.quote(message, decision.passage).text
         return "", {}, self.responder.small_talk(decision)
+
+
+_QUESTION = re.compile(
+    r"\?\s*$|^(what|when|where|which|who|why|how|is|are|can|could|do|does|will|would|should)\b",
+    re.I,
+)
+
+
+def _is_question(message: str) -> bool:
+    return bool(_QUESTION.search(message.strip()))
 
 
 def _say(tool_output: str) -> str:

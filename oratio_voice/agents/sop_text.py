@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from oratio_voice.agents.retrieval import Passage, plain, split_passages, split_sentences, units
+from oratio_voice.agents.retrieval import Passage, split_passages, split_sentences, units
 from oratio_voice.agents.sop_markdown import to_markdown
 
 TONE = re.compile(r"\b(tone|voice|style|manner|etiquette|communication|persona)\b", re.I)
@@ -48,19 +48,11 @@ def sections_of(text: str) -> list[Section]:
     return found
 
 
-def first_heading(markdown: str) -> str:
-    match = re.search(r"^#\s+(.+?)\s*#*$", markdown, re.M) or re.search(
-        r"^#{1,6}\s+(.+?)\s*#*$", markdown, re.M
-    )
-    return plain(match.group(1)) if match else ""
-
-
 __all__ = [
     "ESCALATION",
     "FAQ",
     "HOURS",
     "TONE",
     "Section",
-    "first_heading",
     "sections_of",
 ]

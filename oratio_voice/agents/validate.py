@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from oratio_voice.agents.codegen import identifier
+from oratio_voice.agents.package import write_package
 from oratio_voice.agents.spec import AgentPlan, SopSpec
 
 ALLOWED_IMPORTS = frozenset(
@@ -99,10 +100,7 @@ async def run_package(
 ) -> dict[str, Any]:
     """Write the package to a temporary folder and import it in a fresh interpreter."""
     with tempfile.TemporaryDirectory(prefix="oratio-agent-") as folder:
-        for name, data in files.items():
-            path = Path(folder, name)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(data)
+        await asyncio.to_thread(write_package, files, Path(folder))
         env = {k: v for k, v in os.environ.items() if not k.startswith("ORATIO_AGENT_MODEL")}
         process = await asyncio.create_subprocess_exec(
             sys.executable,
