@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import secrets
 from pathlib import Path
 from typing import Literal
 
@@ -19,10 +22,51 @@ class Settings(BaseSettings):
     port: int = 8000
     public_url: str = Field("", description="URL callers and webhooks reach, e.g. https://x.io")
     engine: Literal["local"] = Field("local", description="speech engine")
+    agent_runtime: Literal["local", "inprocess"] = Field(
+        "local",
+        description="local: built agents run as their generated package behind the AgentCore "
+        "contract on loopback; inprocess: the SOP responder answers in the server process",
+    )
     resume_grace_seconds: float = Field(30.0, description="browser reconnect window")
     max_ws_message_bytes: int = Field(64 * 1024, description="largest WebSocket message")
     max_call_seconds: float = Field(3600.0, description="hard limit of one call")
     log_level: str = "info"
+    jwt_secret: str = Field(
+        "", description="HS256 key of console access tokens; empty: generated in data_dir"
+    )
+    access_token_ttl: float = Field(900.0, description="seconds a console access token lives")
+    refresh_token_ttl: float = Field(
+        30 * 24 * 3600.0, description="seconds a console refresh token lives (rotated on use)"
+    )
+    bcrypt_rounds: int = Field(12, ge=4, le=16, description="bcrypt cost of password hashes")
+    login_max_failures: int = Field(
+        5, description="failed logins per e-mail and IP address before answering 429"
+    )
+    login_window_seconds: float = Field(300.0, description="window of the login failure limit")
+    auth_mode: Literal["local", "cognito"] = Field(
+        "local", description="local: console passwords and JWTs; cognito: verify Cognito JWTs"
+    )
+    cognito_jwks_url: str = Field("", description="Cognito user pool JWKS URL (cognito mode)")
+    cognito_issuer: str = Field(
+        "", description="https://cognito-idp.<region>.amazonaws.com/<user pool id>"
+    )
+    cognito_client_id: str = Field("", description="app client id the tokens must be for")
+    max_upload_bytes: int = Field(10 * 1024 * 1024, description="largest SOP document")
+    max_upload_files: int = Field(20, description="SOP documents per agent")
+    max_upload_request_bytes: int = Field(
+        50 * 1024 * 1024, description="largest agent-creation upload request"
+    )
+    recording_url_ttl: float = Field(300.0, description="seconds a signed recording URL works")
+    twilio_account_sid: str = Field("", description="Twilio account (AC...): transfer, hang-up")
+    twilio_auth_token: str = Field(
+        "", description="Twilio auth token: checks webhook signatures, authorizes REST calls"
+    )
+    twilio_api_url: str = Field(
+        "", description="Twilio REST base URL; empty: api.twilio.com (the local simulator's)"
+    )
+    twilio_stream_token_ttl: float = Field(
+        30.0, description="seconds a Media Stream token from the voice webhook stays valid"
+    )
 
     @property
     def db_path(self) -> Path:
@@ -31,3 +75,40 @@ class Settings(BaseSettings):
     @property
     def blob_dir(self) -> Path:
         return self.data_dir / "blobs"
+
+    @property
+    def jwt_secret_file(self) -> Path:
+        return self.data_dir / "jwt-secret"
+
+    def jwt_key(self) -> str:
+        """The configured JWT secret, else one generated once and kept in the data dir (0600)."""
+        if self.jwt_secret:
+            return self.jwt_secret
+        path = self.jwt_secret_file
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if not path.exists():  # written aside, then linked: readers never see it half-written
+            draft = path.with_name(f".{path.name}.{secrets.token_hex(4)}")
+            fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as out:
+                out.write(secrets.token_urlsafe(48))
+            with contextlib.suppress(FileExistsError):
+                os.link(draft, path)
+            draft.unlink()
+        secret = path.read_text().strip()
+        if len(secret) < 32:
+            raise ValueError(f"{path} holds a JWT secret shorter than 32 characters")
+        return secret
+
+    @property
+    def twilio_token_file(self) -> Path:
+        """Where `oratio demo` keeps the local auth token it generates (and the simulator reads)."""
+        return self.data_dir / "twilio-auth-token"
+
+    def twilio_token(self) -> str:
+        """The configured auth token, else the demo's generated one, else empty."""
+        if self.twilio_auth_token:
+            return self.twilio_auth_token
+        try:
+            return self.twilio_token_file.read_text().strip()
+        except OSError:
+            return ""

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
+import secrets
+import sys
 from pathlib import Path
+from typing import Any
 
+from oratio_voice.agents.build_cli import ProgressPrinter
+from oratio_voice.config import Settings
 from oratio_voice.keys import issue_key
 from oratio_voice.models import Agent, AgentConfig, Document, Tenant
 from oratio_voice.services import Services
@@ -15,44 +21,77 @@ SAMPLE_SOP = Path(__file__).resolve().parents[1] / "examples" / "sops" / "retail
 DEMO_TENANT = "ten_demo"
 DEMO_AGENT = "agt_demo"
 DEMO_NUMBER = "+15555550100"
+LOCAL_TWILIO_API = "http://127.0.0.1:8089"  # `oratio simulate twilio` answers Twilio REST here
 
 
 async def seed_demo(services: Services) -> dict[str, str]:
     """Idempotent: the same tenant, agent and key on every start with the same data dir."""
     store = services.store
+    ensure_local_twilio(services.settings)
     try:
         await store.get_tenant(DEMO_TENANT)
     except NotFound:
         await store.put_tenant(Tenant(id=DEMO_TENANT, name="Northwind Outfitters (demo)"))
-    tenant = store.tenant(DEMO_TENANT)
     text = SAMPLE_SOP.read_bytes()
+    if services.settings.agent_runtime == "local":
+        agent = await _built_agent(services, text)
+    else:
+        agent = await _document_agent(services, text)
+    return {"agent_id": agent.id, "agent_name": agent.name, "api_key": await _demo_key(services)}
+
+
+def _new_agent(**fields: Any) -> Agent:
+    return Agent(
+        id=DEMO_AGENT,
+        tenant_id=DEMO_TENANT,
+        name="Northwind Returns",
+        description="Returns, exchanges and refunds for Northwind Outfitters",
+        config=AgentConfig(
+            greeting="Hi, this is Northwind Outfitters. How can I help with your order?",
+            phone_numbers=[DEMO_NUMBER],
+        ),
+        **fields,
+    )
+
+
+async def _built_agent(services: Services, text: bytes) -> Agent:
+    """The sample SOP through the AgentCreator, rebuilt only when the SOP changed."""
+    tenant = services.store.tenant(DEMO_TENANT)
     sha = hashlib.sha256(text).hexdigest()
+    try:
+        agent = await tenant.get_agent(DEMO_AGENT)
+    except NotFound:
+        agent = await tenant.put_agent(_new_agent(status="building", version=0))
+    if agent.version and [d.sha256 for d in agent.documents] == [sha]:
+        return agent
+    print("building the sample agent from", SAMPLE_SOP.name, flush=True)
+    return await services.builder.build(
+        DEMO_TENANT,
+        agent.name,
+        [(SAMPLE_SOP.name, text)],
+        agent_id=DEMO_AGENT,
+        progress=ProgressPrinter(sys.stdout),
+    )
+
+
+async def _document_agent(services: Services, text: bytes) -> Agent:
+    """The sample SOP served in-process (no build): quick, for tests."""
+    tenant = services.store.tenant(DEMO_TENANT)
     document = Document(
         name=SAMPLE_SOP.name,
         blob_key=f"{DEMO_TENANT}/agents/{DEMO_AGENT}/docs/{SAMPLE_SOP.name}",
-        sha256=sha,
+        sha256=hashlib.sha256(text).hexdigest(),
         size=len(text),
     )
     await services.blobs.put(document.blob_key, text)
     try:
         agent = await tenant.get_agent(DEMO_AGENT)
-        if agent.documents != [document]:
-            agent = agent.model_copy(update={"documents": [document], "version": agent.version + 1})
-            await tenant.put_agent(agent)
     except NotFound:
-        agent = Agent(
-            id=DEMO_AGENT,
-            tenant_id=DEMO_TENANT,
-            name="Northwind Returns",
-            description="Returns, exchanges and refunds for Northwind Outfitters",
-            config=AgentConfig(
-                greeting="Hi, this is Northwind Outfitters. How can I help with your order?",
-                phone_numbers=[DEMO_NUMBER],
-            ),
-            documents=[document],
-        )
+        return await tenant.put_agent(_new_agent(documents=[document]))
+    if agent.documents != [document]:
+        agent = agent.model_copy(update={"documents": [document], "version": agent.version + 1})
         await tenant.put_agent(agent)
-    return {"agent_id": agent.id, "agent_name": agent.name, "api_key": await _demo_key(services)}
+    return agent
 
 
 async def _demo_key(services: Services) -> str:
@@ -68,3 +107,25 @@ async def _demo_key(services: Services) -> str:
     path.write_text(raw)
     os.chmod(path, 0o600)
     return raw
+
+
+def local_account_sid(token: str) -> str:
+    """The demo's stand-in Twilio account SID, derived from its generated auth token."""
+    return "AC" + hashlib.sha256(b"oratio local twilio account:" + token.encode()).hexdigest()[:32]
+
+
+def ensure_local_twilio(settings: Settings) -> None:
+    """No Twilio auth token configured: generate one (mode 0600) so webhook and stream signatures
+    are checked in the demo too, and send Twilio REST calls to the local simulator."""
+    if settings.twilio_auth_token:
+        return
+    path = settings.twilio_token_file
+    if not settings.twilio_token():
+        with contextlib.suppress(FileExistsError):
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as out:
+                out.write(secrets.token_hex(16))
+    token = settings.twilio_token()
+    if token and not settings.twilio_account_sid:
+        settings.twilio_account_sid = local_account_sid(token)
+        settings.twilio_api_url = settings.twilio_api_url or LOCAL_TWILIO_API

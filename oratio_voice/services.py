@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from oratio_voice.agents.directory import AgentDirectory
+from oratio_voice.builds import AgentBuilder
 from oratio_voice.config import Settings
 from oratio_voice.events import EventBus, InProcessEventBus
 from oratio_voice.keys import KeyChecker
@@ -38,6 +39,7 @@ class Services:
     events: EventBus
     engine: SpeechEngine
     agents: AgentDirectory
+    builder: AgentBuilder
     keys: KeyChecker
     live: LiveCalls
     extra: dict[str, Any] = field(default_factory=dict)
@@ -49,7 +51,9 @@ class Services:
         blobs = LocalBlobStore(settings.blob_dir)
         events = InProcessEventBus()
         engine = engine or default_engine(settings)
-        agents = AgentDirectory(blobs)
+        agents = AgentDirectory(
+            blobs, settings.agent_runtime, settings.data_dir / "agent-runtime"
+        )
         live = LiveCalls(
             store=store,
             events=events,
@@ -59,7 +63,10 @@ class Services:
             blobs=blobs,
             recording_dir=settings.data_dir / "recordings-in-progress",
         )
-        return cls(settings, store, blobs, events, engine, agents, KeyChecker(store), live)
+        builder = AgentBuilder(store, blobs, events)
+        return cls(
+            settings, store, blobs, events, engine, agents, builder, KeyChecker(store), live
+        )
 
     @asynccontextmanager
     async def running(self) -> AsyncIterator[Services]:
@@ -69,6 +76,7 @@ class Services:
             yield self
         finally:
             await self.live.close()
+            await self.agents.close()
             await self.store.close()
 
     async def _close_orphaned_sessions(self) -> None:
@@ -92,5 +100,8 @@ class Services:
                 checks[name] = "ok"
             except Exception as exc:
                 checks[name] = f"error: {exc}"
-        checks["agent_runtime"] = "ok (in-process SOP responder)"
+        try:
+            checks["agent_runtime"] = await self.agents.check()
+        except Exception as exc:
+            checks["agent_runtime"] = f"error: {exc}"
         return checks

@@ -72,7 +72,9 @@ def engine() -> ScriptedEngine:
 
 @pytest.fixture
 async def server(tmp_path: Path, engine: ScriptedEngine) -> AsyncIterator[LiveServer]:
-    uv_server, task, live = await start_server(tmp_path / "data", engine, resume_grace_seconds=1.0)
+    uv_server, task, live = await start_server(
+        tmp_path / "data", engine, resume_grace_seconds=1.0, agent_runtime="inprocess"
+    )
     yield live
     uv_server.should_exit = True
     await asyncio.wait_for(task, 10)

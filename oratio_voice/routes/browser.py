@@ -118,8 +118,8 @@ async def _pump(
             call.push(frame)
     except ProtocolError as exc:
         call.detach()
-        await connector.close(exc.code, str(exc))
         await call.end(f"protocol error: {exc}")
+        await connector.close(exc.code, str(exc))
     except WebSocketDisconnect as gone:
         connector.abandon()
         if call.connector is not connector:
@@ -132,8 +132,8 @@ async def _pump(
     except Exception:
         log.exception("browser call %s failed", call.id)
         call.detach()
-        await connector.close(1011, "internal error")
         await call.end("internal error", status="failed")
+        await connector.close(1011, "internal error")
 
 
 async def _receive_text(socket: WebSocket, services: Services, timeout: float) -> str:

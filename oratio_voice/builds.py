@@ -1,0 +1,84 @@
+"""Agent builds: SOP files -> a generated, validated, versioned agent, registered in the store.
+A failed build names its stage and keeps the previous version serving."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from oratio_voice.agents.creator import BuildError, BuildProgress, build_agent
+from oratio_voice.events import Event, EventBus
+from oratio_voice.models import Agent, AgentConfig, Notification, now
+from oratio_voice.store.base import BlobStore, NotFound, Store
+
+Progress = Callable[[BuildProgress], Awaitable[None] | None]
+
+
+
+class AgentBuilder:
+    """Runs the creator for one tenant's agent and keeps the agent record in step."""
+
+    def __init__(self, store: Store, blobs: BlobStore, events: EventBus) -> None:
+        self.store = store
+        self.blobs = blobs
+        self.events = events
+
+    async def build(
+        self,
+        tenant_id: str,
+        name: str,
+        files: list[tuple[str, bytes]],
+        *,
+        agent_id: str | None = None,
+        config: AgentConfig | None = None,
+        progress: Progress | None = None,
+    ) -> Agent:
+        """Build a new version; raises BuildError after recording the failure."""
+        tenant = self.store.tenant(tenant_id)
+        try:
+            agent = await tenant.get_agent(agent_id) if agent_id else None
+        except NotFound:
+            agent = None
+        if agent is None:
+            fields = {"id": agent_id} if agent_id else {}
+            agent = Agent(
+                tenant_id=tenant_id,
+                name=name,
+                status="building",
+                version=0,
+                config=config or AgentConfig(),
+                **fields,
+            )
+        else:
+            agent.status = "building" if agent.version == 0 else agent.status
+        await tenant.put_agent(agent)
+        try:
+            result = await build_agent(
+                files,
+                name=name,
+                tenant_id=tenant_id,
+                agent_id=agent.id,
+                blobs=self.blobs,
+                progress=progress,
+            )
+        except BuildError as exc:
+            agent.status = "failed" if agent.version == 0 else agent.status
+            agent.updated_at = now()
+            await tenant.put_agent(agent)
+            await self._notify(agent, f"Build of {name} failed at {exc.stage}", exc.reason)
+            raise
+        agent.version = result.version
+        agent.documents = result.documents
+        agent.status = "active" if agent.status in ("building", "failed") else agent.status
+        agent.updated_at = now()
+        await tenant.put_agent(agent)
+        await self._notify(agent, f"{name} version {result.version} is ready", "")
+        return agent
+
+    async def _notify(self, agent: Agent, title: str, body: str) -> None:
+        note = Notification(
+            tenant_id=agent.tenant_id, kind="build", title=title, body=body, agent_id=agent.id
+        )
+        await self.store.tenant(agent.tenant_id).put_notification(note)
+        await self.events.publish(
+            Event("notification", agent.tenant_id, note.model_dump(mode="json"))
+        )
