@@ -21,7 +21,12 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     public_url: str = Field("", description="URL callers and webhooks reach, e.g. https://x.io")
-    engine: Literal["local"] = Field("local", description="speech engine")
+    engine: Literal["local", "nova"] = Field("local", description="speech engine: local | nova")
+    nova_region: str = Field("", description="AWS region of the Nova Sonic model grant")
+    nova_model_id: str = Field("amazon.nova-2-sonic-v1:0", description="Nova Sonic model id")
+    nova_endpoint_url: str = Field("", description="Bedrock runtime endpoint override")
+    nova_profile: str = Field("", description="AWS profile for Nova (default credential chain)")
+    nova_trust_instance_role: bool = Field(False, description="accept an EC2 instance role")
     agent_runtime: Literal["local", "inprocess"] = Field(
         "local",
         description="local: built agents run as their generated package behind the AgentCore "

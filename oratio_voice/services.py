@@ -24,6 +24,17 @@ log = logging.getLogger(__name__)
 
 
 def default_engine(settings: Settings) -> SpeechEngine:
+    """The speech engine the settings name; its SDK is imported only when chosen."""
+    if settings.engine == "nova":
+        from pipeline.engines.nova_sonic import NovaSonicEngine
+
+        return NovaSonicEngine(
+            region=settings.nova_region,
+            model_id=settings.nova_model_id,
+            endpoint_uri=settings.nova_endpoint_url or None,
+            profile=settings.nova_profile or None,
+            trust_instance_role=settings.nova_trust_instance_role,
+        )
     from pipeline.engines.local import LocalSpeechEngine
 
     return LocalSpeechEngine()
@@ -72,6 +83,10 @@ class Services:
     async def running(self) -> AsyncIterator[Services]:
         await self.store.open()
         await self._close_orphaned_sessions()
+        try:
+            await self.engine.check()
+        except Exception as exc:  # readiness reports it too; calls then go to a person
+            log.error("speech engine %s cannot serve calls: %s", self.engine.name, exc)
         try:
             yield self
         finally:
