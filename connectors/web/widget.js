@@ -145,6 +145,7 @@ form button { height: 42px; padding: 0 18px; border: 0; border-radius: 9999px; b
   let sessionId = "";
   let resumeToken = "";
   let agentName = "";
+  let operatorName = ""; // the person who took the call over in the console
   let outRate = 16000; // rate of the agent audio (ready.sample_rate)
   let userStopped = false;
   let dropAt = 0; // when the current connection loss began
@@ -188,7 +189,10 @@ form button { height: 42px; padding: 0 18px; border: 0; border-radius: 9999px; b
 
   const renderTitle = () => { ui.title.textContent = cfg.title || agentName || "Talk to us"; };
 
-  const speakerName = (role) => (role === "caller" ? "You" : role === "operator" ? "Support team" : agentName || "Assistant");
+  function speakerName(role) {
+    if (role === "caller") return "You";
+    return role === "operator" ? operatorName || "Support team" : agentName || "Assistant";
+  }
 
   // A partial caption is replaced by later partials and by its final text; a typed caller caption
   // absorbs the server's echo of the same text.
@@ -239,8 +243,10 @@ form button { height: 42px; padding: 0 18px; border: 0; border-radius: 9999px; b
   async function startMic() {
     const audio = ctx;
     try {
+      // Echo cancellation keeps the agent's own voice from barging in; noise suppression and
+      // gain control measurably hurt the server's speech recognition, so they stay off.
       const stream = await navigator.mediaDevices.getUserMedia({
-        audio: { channelCount: 1, echoCancellation: true, noiseSuppression: true, autoGainControl: true },
+        audio: { channelCount: 1, echoCancellation: true, noiseSuppression: false, autoGainControl: false },
       });
       if (audio !== ctx) return stream.getTracks().forEach((t) => t.stop()); // call ended meanwhile
       micStream = stream;
@@ -397,6 +403,11 @@ form button { height: 42px; padding: 0 18px; border: 0; border-radius: 9999px; b
         setState("handed_off");
         notice(msg.message || "You are being connected to a person. Please stay on the line.");
         break;
+      case "operator":
+        operatorName = String(msg.name || "");
+        if (state !== "handed_off") setState("handed_off");
+        notice(`${operatorName || "A member of our team"} has joined the call. You can talk or type.`);
+        break;
       case "error":
         notice(msg.message || "Something went wrong with the last message.", 6000);
         break;
@@ -454,7 +465,7 @@ form button { height: 42px; padding: 0 18px; border: 0; border-radius: 9999px; b
     if (LIVE.includes(state)) return;
     if (!cfg.agent || !cfg.key) return fail("the widget tag needs data-agent and data-key.");
     userStopped = false;
-    sessionId = resumeToken = "";
+    sessionId = resumeToken = operatorName = "";
     dropAt = retries = 0;
     clearCaptions();
     notice("");

@@ -153,7 +153,9 @@ def test_spoken_question_gets_a_spoken_answer(
 
     caller_at, heard = wait_caption(page, "caller", 0)
     screenshot(page, "3-caller-heard")
-    assert len(heard.split()) >= 2, f"the speech recognizer heard too little: {heard!r}"
+    # Intact audio at the declared rate is recognizable: most content words come through.
+    asked = {"how", "many", "days", "have", "return", "item"}
+    assert len(asked & set(heard.lower().split())) >= 3, f"the server heard {heard!r}"
     _, answer = wait_caption(page, "agent", caller_at + 1)
     page.wait_for_function("() => window.OratioWidget.states.includes('speaking')", timeout=WAIT_MS)
     screenshot(page, "4-agent-answer")
