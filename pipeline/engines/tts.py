@@ -7,7 +7,7 @@ import ctypes
 import os
 import re
 import threading
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncGenerator, Iterator
 
 from pipeline.resampler import StreamResampler
 
@@ -152,8 +152,8 @@ def sentences(text: str) -> Iterator[str]:
 
 async def stream(
     text: str, sample_rate: int, voice: str = DEFAULT_VOICE, chunk_ms: int = 40
-) -> AsyncIterator[bytes]:
-    """Speech for `text` as PCM16 chunks of `chunk_ms`, synthesized sentence by sentence off-loop."""
+) -> AsyncGenerator[bytes, None]:
+    """PCM16 chunks of `chunk_ms` for `text`, synthesized sentence by sentence off the loop."""
     resampler = None if sample_rate == NATIVE_RATE else StreamResampler(NATIVE_RATE, sample_rate)
     chunk_bytes = sample_rate * chunk_ms // 1000 * 2
     pending = b""
