@@ -37,6 +37,7 @@ async def seed_demo(services: Services) -> dict[str, str]:
         agent = await _built_agent(services, text)
     else:
         agent = await _document_agent(services, text)
+    await services.agents.client_for(agent)  # the first caller should not wait for a start-up
     return {"agent_id": agent.id, "agent_name": agent.name, "api_key": await _demo_key(services)}
 
 
