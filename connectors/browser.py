@@ -159,6 +159,14 @@ class BrowserConnector:
         )
         self.send_message(type="state", state="handed_off")
 
+    def send_operator(self, name: str) -> None:
+        """A person in the console has taken the call over: the widget shows who."""
+        self.send_message(type="operator", name=name)
+
+    def send_operator_text(self, text: str) -> None:
+        """A line typed by the person who took the call over."""
+        self.send_message(type="transcript", role="operator", text=text, final=True)
+
     async def hangup(self, reason: str) -> None:
         self.send_message(type="state", state="ended")
         self.send_message(type="end", reason=reason)

@@ -8,13 +8,23 @@ from typing import Any
 
 from fastapi import FastAPI
 
+from console.api import ROUTERS as CONSOLE_ROUTERS
+from console.state import console_lifespan
+from console.ui import router as console_ui_router
 from oratio_voice import __version__
 from oratio_voice.config import Settings
-from oratio_voice.routes import browser, health, web
+from oratio_voice.routes import browser, health, twilio, web
 from oratio_voice.services import Services
 from pipeline.engines.base import SpeechEngine
 
-ROUTERS = (health.router, browser.router, web.router)
+ROUTERS = (
+    health.router,
+    browser.router,
+    twilio.router,
+    web.router,
+    *CONSOLE_ROUTERS,
+    console_ui_router,
+)
 
 
 def mount(
@@ -33,7 +43,7 @@ def mount(
 
     @asynccontextmanager
     async def lifespan(application: FastAPI) -> AsyncIterator[Any]:
-        async with services.running():
+        async with services.running(), console_lifespan(services):
             if demo:
                 from oratio_voice.demo import seed_demo
 

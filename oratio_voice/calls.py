@@ -29,6 +29,7 @@ from pipeline.frames import (
     InputAudioFrame,
     InterruptionFrame,
     OutputAudioFrame,
+    TextInputFrame,
     ToolCallFrame,
     TranscriptFrame,
     UsageFrame,
@@ -132,6 +133,8 @@ class Call:
         self.connector: CallConnector | None = None
         self.speaking_until = 0.0
         self.handoff_reason = ""
+        self.handed_over = False  # the AI has left; a person in the console may take the call
+        self.operator = ""  # who in the console took it over
         self.turns: list[Turn] = []
         self._last_sources: list[str] = []
         self.ended = asyncio.Event()
@@ -180,8 +183,13 @@ class Call:
         self.spawn(self._pump_engine(self._engine))
 
     def push(self, frame: Frame) -> None:
-        """A frame from the caller's side (audio, typed text, DTMF, end)."""
-        if self.live:
+        """A frame from the caller's side (audio, typed text, DTMF, end). Once the AI has
+        handed the call over, typed text is a caller turn for the person in the console."""
+        if not self.live:
+            return
+        if self.handed_over and isinstance(frame, TextInputFrame):
+            self.record_turn("caller", frame.text)
+        else:
             self._pipeline.push(frame)
 
     def attach(self, connector: CallConnector) -> None:
@@ -264,6 +272,7 @@ class Call:
     async def stop_ai(self) -> None:
         """The AI leaves the call (after a handoff); the caller's connection stays."""
         self._pipeline = Pipeline([])
+        self.handed_over = True
         if self._engine is not None:
             with contextlib.suppress(Exception):
                 await self._engine.close()

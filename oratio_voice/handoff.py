@@ -15,6 +15,7 @@ from oratio_voice.models import Notification, Turn
 log = logging.getLogger(__name__)
 
 MAX_PLAYOUT_WAIT = 8.0  # seconds the hand-over line may still play before we transfer
+LINE_START_WAIT = 0.3  # seconds for the hand-over line's first audio to reach the call
 
 
 def summarize(turns: list[Turn], reason: str) -> str:
@@ -33,8 +34,11 @@ async def hand_off(call: Call, reason: str, source: str) -> None:
     """Transfer `call` to a person. AI faults go at once; otherwise the agent's last line
     is allowed to finish playing first."""
     if source != "fault":
-        wait = min(call.speaking_until - time.monotonic(), MAX_PLAYOUT_WAIT)
-        if wait > 0:
+        # The request can arrive before the engine has produced the hand-over line's audio,
+        # and audio still arriving pushes `speaking_until` further: re-check until it passes.
+        await asyncio.sleep(LINE_START_WAIT)
+        deadline = time.monotonic() + MAX_PLAYOUT_WAIT
+        while (wait := min(call.speaking_until, deadline) - time.monotonic()) > 0:
             await asyncio.sleep(wait)
     config = call.agent.config.handoff
     summary = summarize(call.turns, reason)
@@ -64,6 +68,10 @@ async def hand_off(call: Call, reason: str, source: str) -> None:
         notification.kind = "handoff_failed"
         notification.title = f"{call.agent.name}: transfer FAILED, call the customer back"
         notification.body = f"{summary} Transfer error: {exc}"
+        # Nobody took the call: the AI keeps it, and a later request (press 0 again) may retry.
+        call.handoff_reason = ""
+        if record.status == "handoff":
+            record.status = "active" if call.live else "ended"
     else:
         await call.stop_ai()
     await call.save()

@@ -83,6 +83,10 @@ class LiveCalls:
     def get(self, session_id: str) -> Call | None:
         return self._calls.get(session_id)
 
+    def of_tenant(self, tenant_id: str) -> list[Call]:
+        """The tenant's calls live in this process (the console's human queue)."""
+        return [c for c in self._calls.values() if c.record.tenant_id == tenant_id]
+
     def resume(self, token: str, agent_id: str) -> Call | None:
         """The call a reconnecting caller left, if it is still within its grace period."""
         call = self._by_token.get(token)

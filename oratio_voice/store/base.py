@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Protocol
 
+from pydantic import BaseModel, ConfigDict, Field
+
 from oratio_voice.models import (
     Agent,
     ApiKey,
@@ -16,7 +18,24 @@ from oratio_voice.models import (
     Tenant,
     Turn,
     User,
+    now,
 )
+
+
+class RefreshToken(BaseModel):
+    """One console refresh token, stored by the hash of its secret. Tokens rotated from one
+    sign-in share a family; presenting a used token again revokes the whole family."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str  # sha256 of the secret
+    tenant_id: str
+    user_id: str
+    family_id: str
+    created_at: datetime = Field(default_factory=now)
+    expires_at: datetime
+    used_at: datetime | None = None
+    revoked_at: datetime | None = None
 
 
 class StoreError(Exception):
@@ -54,6 +73,7 @@ class TenantStore(Protocol):
         status: SessionStatus | None = None,
         since: datetime | None = None,
         until: datetime | None = None,
+        handoff: bool | None = None,
         limit: int = 50,
         offset: int = 0,
     ) -> list[CallSession]: ...
@@ -72,6 +92,7 @@ class TenantStore(Protocol):
 
     # users and audit
     async def list_users(self) -> list[User]: ...
+    async def get_user(self, user_id: str) -> User: ...  # raises NotFound
     async def add_audit(self, entry: AuditEntry) -> AuditEntry: ...
     async def list_audit(self, limit: int = 100) -> list[AuditEntry]: ...
 
@@ -97,6 +118,17 @@ class Store(Protocol):
     async def find_agent_by_number(self, phone_number: str) -> Agent | None: ...
     async def list_live_sessions(self) -> list[CallSession]:
         """Active sessions of every tenant (crash recovery at start-up)."""
+        ...
+
+    # console refresh tokens (a refresh arrives before its tenant is known)
+    async def put_refresh_token(self, token: RefreshToken) -> RefreshToken: ...
+    async def get_refresh_token(self, token_id: str) -> RefreshToken | None: ...
+    async def use_refresh_token(self, token_id: str) -> bool:
+        """Mark the token used; False if it was already used (atomic: one caller wins)."""
+        ...
+
+    async def revoke_refresh_family(self, family_id: str) -> int:
+        """Revoke every token of the family; the number revoked."""
         ...
 
 

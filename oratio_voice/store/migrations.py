@@ -122,6 +122,25 @@ MIGRATIONS: tuple[Migration, ...] = (
                FROM agents AS a, json_each(a.data, '$.config.phone_numbers') AS n""",
         ),
     ),
+    Migration(
+        3,
+        "refresh_tokens: console sign-in sessions, rotated on use, revoked by family",
+        (
+            """CREATE TABLE refresh_tokens (
+                id TEXT PRIMARY KEY,
+                tenant_id TEXT NOT NULL,
+                user_id TEXT NOT NULL,
+                family_id TEXT NOT NULL,
+                expires_at INTEGER NOT NULL,
+                used_at INTEGER,
+                revoked_at INTEGER,
+                data TEXT NOT NULL,
+                FOREIGN KEY (tenant_id, user_id) REFERENCES users(tenant_id, id)
+            )""",
+            "CREATE INDEX refresh_tokens_by_family ON refresh_tokens(family_id)",
+            "CREATE INDEX refresh_tokens_by_expiry ON refresh_tokens(expires_at)",
+        ),
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

@@ -6,8 +6,8 @@ import sqlite3
 from pathlib import Path
 from types import TracebackType
 
-from oratio_voice.models import Agent, ApiKey, CallSession, Tenant, User
-from oratio_voice.store.base import NotFound
+from oratio_voice.models import Agent, ApiKey, CallSession, Tenant, User, now
+from oratio_voice.store.base import NotFound, RefreshToken
 from oratio_voice.store.sqlite_db import (
     Database,
     Synchronous,
@@ -154,3 +154,73 @@ class SQLiteStore:
             ).fetchall()
         )
         return load(CallSession, rows)
+
+    # console refresh tokens
+
+    async def put_refresh_token(self, token: RefreshToken) -> RefreshToken:
+        """Insert or update; NotFound if the user does not exist."""
+
+        def work(conn: sqlite3.Connection) -> None:
+            try:
+                conn.execute(
+                    "INSERT INTO refresh_tokens (id, tenant_id, user_id, family_id, expires_at,"
+                    " used_at, revoked_at, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+                    " ON CONFLICT (id) DO UPDATE SET used_at = excluded.used_at,"
+                    " revoked_at = excluded.revoked_at, data = excluded.data",
+                    (
+                        token.id,
+                        token.tenant_id,
+                        token.user_id,
+                        token.family_id,
+                        micros(token.expires_at),
+                        None if token.used_at is None else micros(token.used_at),
+                        None if token.revoked_at is None else micros(token.revoked_at),
+                        token.model_dump_json(),
+                    ),
+                )
+            except sqlite3.IntegrityError as exc:
+                raise integrity_error(
+                    exc,
+                    missing=f"user {token.user_id} not found",
+                    duplicate=f"refresh token {token.id[:8]} already exists",
+                ) from exc
+
+        await self._db.run(work)
+        return token
+
+    async def get_refresh_token(self, token_id: str) -> RefreshToken | None:
+        rows = await self._db.run(
+            lambda conn: conn.execute(
+                "SELECT data FROM refresh_tokens WHERE id = ?", (token_id,)
+            ).fetchall()
+        )
+        return load(RefreshToken, rows)[0] if rows else None
+
+    async def use_refresh_token(self, token_id: str) -> bool:
+        """Mark the token used; False if it was used (or revoked, or absent) already."""
+        at = now()
+
+        def work(conn: sqlite3.Connection) -> bool:
+            changed = conn.execute(
+                "UPDATE refresh_tokens SET used_at = ?,"
+                " data = json_set(data, '$.used_at', ?)"
+                " WHERE id = ? AND used_at IS NULL AND revoked_at IS NULL",
+                (micros(at), at.isoformat().replace("+00:00", "Z"), token_id),
+            )
+            return changed.rowcount == 1
+
+        return await self._db.run(work)
+
+    async def revoke_refresh_family(self, family_id: str) -> int:
+        at = now()
+
+        def work(conn: sqlite3.Connection) -> int:
+            changed = conn.execute(
+                "UPDATE refresh_tokens SET revoked_at = ?,"
+                " data = json_set(data, '$.revoked_at', ?)"
+                " WHERE family_id = ? AND revoked_at IS NULL",
+                (micros(at), at.isoformat().replace("+00:00", "Z"), family_id),
+            )
+            return changed.rowcount
+
+        return await self._db.run(work)

@@ -125,10 +125,12 @@ class SQLiteTenantStore:
         status: SessionStatus | None = None,
         since: datetime | None = None,
         until: datetime | None = None,
+        handoff: bool | None = None,
         limit: int = 50,
         offset: int = 0,
     ) -> list[CallSession]:
-        """Newest first; `since` is inclusive and `until` exclusive on `started_at`."""
+        """Newest first; `since` is inclusive and `until` exclusive on `started_at`;
+        `handoff` keeps only (or leaves out) sessions handed to a person."""
         if limit < 0 or offset < 0:
             raise ValueError("limit and offset must not be negative")
         clauses = ["tenant_id = ?"]  # bound by _list
@@ -143,6 +145,8 @@ class SQLiteTenantStore:
         if until is not None:
             clauses.append("started_at < ?")
             params.append(micros(until))
+        if handoff is not None:
+            clauses.append("status = 'handoff'" if handoff else "status != 'handoff'")
         params += [limit, offset]
         return await self._list(
             CallSession,
@@ -254,6 +258,9 @@ class SQLiteTenantStore:
         return await self._list(
             User, "SELECT data FROM users WHERE tenant_id = ? ORDER BY created_at, rowid"
         )
+
+    async def get_user(self, user_id: str) -> User:
+        return await self._get(User, "users", user_id)
 
     async def add_audit(self, entry: AuditEntry) -> AuditEntry:
         self._own(entry)

@@ -508,7 +508,7 @@ async def test_migrates_an_existing_version_1_file(db_path: Path) -> None:
             found = await store.find_agent_by_number(number)
             assert found is not None and found.id == agent_id
     conn = raw(db_path)
-    assert schema_version(conn) == LATEST_VERSION == 2
+    assert schema_version(conn) == LATEST_VERSION == 3
     conn.close()
 
 
