@@ -61,14 +61,17 @@ class AgentBuilder:
                 progress=progress,
             )
         except BuildError as exc:
+            agent = await tenant.get_agent(agent.id)  # edits made during the build stay
             agent.status = "failed" if agent.version == 0 else agent.status
             agent.updated_at = now()
             await tenant.put_agent(agent)
             await self._notify(agent, f"Build of {name} failed at {exc.stage}", exc.reason)
             raise
+        agent = await tenant.get_agent(agent.id)
         agent.version = result.version
         agent.documents = result.documents
-        agent.status = "active" if agent.status in ("building", "failed") else agent.status
+        if agent.status in ("building", "failed"):
+            agent.status = "active"
         agent.updated_at = now()
         await tenant.put_agent(agent)
         await self._notify(agent, f"{name} version {result.version} is ready", "")

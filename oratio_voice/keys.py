@@ -93,8 +93,9 @@ class KeyChecker:
         if key.allowed_origins and (origin or "") not in key.allowed_origins:
             raise OriginNotAllowed(f"origin {origin or '(none)'} not allowed for this key")
         self._count_use(key)
-        key = key.model_copy(update={"usage_count": key.usage_count + 1, "last_used_at": now()})
-        await self.store.tenant(key.tenant_id).put_api_key(key)
+        key = await self.store.tenant(key.tenant_id).record_api_key_use(key.id, now())
+        if key.revoked_at is not None:  # revoked while we were checking
+            raise InvalidKey("API key revoked")
         return key
 
     def _count_use(self, key: ApiKey) -> None:

@@ -26,19 +26,22 @@ class AgentDirectory:
         self.blobs = blobs
         self.runtime = runtime
         self.workdir = workdir
-        self._clients: dict[str, tuple[int, AgentClient]] = {}
+        self._clients: dict[str, tuple[tuple[int, str], AgentClient]] = {}
         self._runtimes: dict[str, LocalAgentRuntime] = {}
+        self._served: dict[str, tuple[int, SupervisedAgentClient]] = {}
 
     async def client_for(self, agent: Agent) -> AgentClient:
+        # A config edit (name, handoff phrases) changes updated_at: the next call sees it.
+        stamp = (agent.version, agent.updated_at.isoformat())
         cached = self._clients.get(agent.id)
-        if cached and cached[0] == agent.version:
+        if cached and cached[0] == stamp:
             return cached[1]
         built = agent.version in await list_versions(self.blobs, agent.tenant_id, agent.id)
         if self.runtime == "local" and built:
             client: AgentClient = await self._serve(agent)
         else:
             client = InProcessAgentClient(await self._responder(agent, built))
-        self._clients[agent.id] = (agent.version, client)
+        self._clients[agent.id] = (stamp, client)
         return client
 
     async def _serve(self, agent: Agent) -> SupervisedAgentClient:
@@ -46,8 +49,14 @@ class AgentDirectory:
         if runtime is None:
             runtime = LocalAgentRuntime(self.blobs, agent.tenant_id, agent.id, self.workdir)
             self._runtimes[agent.id] = runtime
-        process = await runtime.serve(agent.version)
-        return process.client()
+        served = self._served.get(agent.id)
+        if served and served[0] == agent.version and runtime.process is not None:
+            return served[1]
+        if served:
+            await served[1].aclose()
+        client = (await runtime.serve(agent.version)).client()
+        self._served[agent.id] = (agent.version, client)
+        return client
 
     async def _responder(self, agent: Agent, built: bool) -> SopResponder:
         """The SOP text: the built version's extracted knowledge, else the raw documents."""
@@ -74,8 +83,11 @@ class AgentDirectory:
         return f"ok ({self.runtime}: {len(self._runtimes)} agent process(es))"
 
     async def close(self) -> None:
+        for _, client in self._served.values():
+            await client.aclose()
         for runtime in self._runtimes.values():
             with contextlib.suppress(Exception):
                 await runtime.stop()
         self._runtimes.clear()
+        self._served.clear()
         self._clients.clear()

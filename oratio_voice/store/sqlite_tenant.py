@@ -246,6 +246,29 @@ class SQLiteTenantStore:
     async def get_api_key(self, key_id: str) -> ApiKey:
         return await self._get(ApiKey, "api_keys", key_id)
 
+    async def record_api_key_use(self, key_id: str, at: datetime) -> ApiKey:
+        """Count one use in a single read-modify-write, so a concurrent revoke is never lost."""
+
+        def work(conn: sqlite3.Connection) -> ApiKey:
+            with transaction(conn):
+                row = conn.execute(
+                    "SELECT data FROM api_keys WHERE tenant_id = ? AND id = ?",
+                    (self.tenant_id, key_id),
+                ).fetchone()
+                if row is None:
+                    raise NotFound(f"ApiKey {key_id} not found")
+                key = ApiKey.model_validate_json(row[0])
+                key = key.model_copy(
+                    update={"usage_count": key.usage_count + 1, "last_used_at": at}
+                )
+                conn.execute(
+                    "UPDATE api_keys SET data = ? WHERE tenant_id = ? AND id = ?",
+                    (key.model_dump_json(), self.tenant_id, key_id),
+                )
+                return key
+
+        return await self._db.run(work)
+
     async def list_api_keys(self) -> list[ApiKey]:
         return await self._list(
             ApiKey,
