@@ -31,7 +31,7 @@ typecheck: env
 	$(BIN)/mypy
 
 pytest: env system-deps
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q tests/unit tests/integration tests/e2e
 
 test: lint typecheck pytest
 

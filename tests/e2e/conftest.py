@@ -102,15 +102,17 @@ def silent_wav(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return silence_wav(tmp_path_factory.mktemp("audio") / "silence.wav", seconds=5.0)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def playwright_instance() -> Iterator[Playwright]:
+    """Module-scoped: Playwright's sync API keeps an event loop running in this thread while
+    it is open, which async tests in later modules could not share."""
     if not CHROMIUM.exists():
         pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium (make system-deps)")
     with sync_playwright() as pw:
         yield pw
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def launch_chromium(playwright_instance: Playwright) -> Iterator[Callable[[Path], Browser]]:
     """Chromium whose fake microphone plays `wav`; one browser per WAV, shared by tests."""
     browsers: dict[Path, Browser] = {}

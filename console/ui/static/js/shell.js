@@ -10,7 +10,7 @@ const SECTIONS = [
   ["Operate", [["live", "Live", "/live"], ["queue", "Queue", "/queue"], ["notifications", "Notifications", "/notifications"]]],
   ["Review", [["history", "History", "/history"], ["analytics", "Analytics", "/analytics"], ["audit", "Audit", "/audit"]]],
 ];
-const NAV_ICONS = { keys: "key" };
+const NAV_ICONS = { keys: "key", notifications: "bell" };
 const THEME_KEY = "oratio.console.theme";
 const CONNECTION_LABELS = { open: "Live updates on", connecting: "Connecting…", closed: "Live updates off" };
 
@@ -63,7 +63,7 @@ export function createShell(root, { user, onSignOut }) {
       nav,
       h("div.sidebar-foot",
         h("span.avatar", { "aria-hidden": "true" }, initials(user.email)),
-        h("div.who", h("strong", { "data-testid": "organization" }, user.organization || "Your organization"), h("span", user.email)),
+        h("div.who", { title: `${user.organization}\n${user.email}` }, h("strong", { "data-testid": "organization" }, user.organization || "Your organization"), h("span", user.email)),
         h("button.icon-btn", { type: "button", "aria-label": "Sign out", title: "Sign out", "data-testid": "sign-out", onclick: onSignOut }, icon("logout")))),
     h("div.main",
       h("div.topbar",

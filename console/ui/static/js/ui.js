@@ -46,6 +46,13 @@ const dayOnly = new Intl.DateTimeFormat(undefined, { month: "short", day: "numer
 const relative = new Intl.RelativeTimeFormat(undefined, { numeric: "auto" });
 
 export const fmtDateTime = (iso) => (iso ? dateTime.format(new Date(iso)) : "—");
+const shortThisYear = new Intl.DateTimeFormat(undefined, { month: "short", day: "numeric", hour: "numeric", minute: "2-digit" });
+/** Compact date and time for tables (the year only when it is not this year). */
+export function fmtWhen(iso) {
+  if (!iso) return "—";
+  const date = new Date(iso);
+  return date.getFullYear() === new Date().getFullYear() ? shortThisYear.format(date) : dateTime.format(date);
+}
 export const fmtTime = (iso) => (iso ? timeOnly.format(new Date(iso)) : "");
 export const fmtDay = (iso) => dayOnly.format(new Date(`${iso}T00:00:00`));
 export const fmtNumber = (n) => (n === null || n === undefined ? "—" : Number(n).toLocaleString());
@@ -77,6 +84,15 @@ export function fmtBytes(n) {
   return `${(n / 1024 / 1024).toFixed(1)} MB`;
 }
 
+/** Who a caller is: phone callers by number, website callers by the site they called from. */
+export function callerName(caller, channel) {
+  if (!caller) return channel === "browser" ? "Website visitor" : "Unknown caller";
+  if (/^https?:\/\//.test(caller)) {
+    try { return `Visitor on ${new URL(caller).host}`; } catch (_) { return caller; }
+  }
+  return caller;
+}
+
 export const initials = (text) => (text || "?").split(/[\s@._-]+/).filter(Boolean).slice(0, 2).map((w) => w[0]).join("");
 
 const CHANNEL_NAMES = { browser: "Website", twilio: "Phone", connect: "Amazon Connect", chat: "Text chat" };
@@ -85,7 +101,8 @@ export const channelName = (channel) => CHANNEL_NAMES[channel] || channel;
 // ---- small components ------------------------------------------------------------------------
 
 export function badge(status, label) {
-  return h(`span.badge.${status}`, { "data-status": status }, label || String(status).replace(/_/g, " "));
+  const text = label || String(status).replace(/_/g, " ");
+  return h(`span.badge.${status}`, { "data-status": status }, text[0].toUpperCase() + text.slice(1));
 }
 
 export function loading(text = "Loading…") {
@@ -97,10 +114,10 @@ export function emptyState({ iconName = "inbox", title, text, action }) {
     h("div.state-icon", icon(iconName)), h("h3", title), text ? h("p", text) : null, action || null);
 }
 
-export function errorState(error, retry) {
+export function errorState(error, retry, title) {
   return h("div.state.error", { role: "alert", "data-state": "error" },
     h("div.state-icon", icon("alert")),
-    h("h3", "Something went wrong"),
+    h("h3", title || (error && error.status === 404 ? "Not found" : "Something went wrong")),
     h("p", error && error.message ? error.message : String(error)),
     retry ? h("button.btn.ghost.sm", { type: "button", onclick: retry }, icon("refresh"), "Try again") : null);
 }

@@ -117,7 +117,7 @@ export function render(root, { id }) {
     } catch (exc) {
       mount(main);
       root.querySelector(":scope > .state")?.remove();
-      root.append(errorState(exc.status === 404 ? new Error("This agent does not exist or was deleted.") : exc, exc.status === 404 ? null : load));
+      root.append(exc.status === 404 ? errorState(new Error("This agent does not exist or was deleted."), null, "Not found") : errorState(exc, load));
     }
   };
   load();

@@ -28,7 +28,7 @@ export function render(root) {
       const active = agents.filter((a) => a.status === "active").length;
       summary.textContent = agents.length
         ? `${agents.length} agent${agents.length === 1 ? "" : "s"} · ${active} answering calls`
-        : "Create your first agent from the documents your team already follows.";
+        : "No agents yet. Build one from the documents your team already follows.";
       mount(grid, agents.map(card), createCard(agents.length === 0));
     } catch (exc) {
       mount(grid, errorState(exc, load));

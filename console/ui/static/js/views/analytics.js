@@ -51,7 +51,7 @@ export function render(root) {
       h("div.chart-grid",
         h("section.card.chart-card.wide.oratio-corner", { "data-testid": "chart-per-day" },
           h("div.card-head", h("div", h("h2", "Conversations per day"), h("p", `Last ${stats.days} days, UTC`)), legend(SERIES)),
-          stackedBars({ rows, series: SERIES, ariaLabel: "Conversations per day" })),
+          stackedBars({ rows, series: SERIES, height: 210, ariaLabel: "Conversations per day" })),
         h("section.card.chart-card", { "data-testid": "chart-containment" },
           h("div.card-head", h("div", h("h2", "Containment vs handoff"), h("p", "Finished conversations"))),
           h("div.donut-wrap",

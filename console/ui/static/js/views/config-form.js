@@ -88,7 +88,7 @@ export function configForm(config) {
 
   const form = h("form.config-form", { novalidate: true, "data-testid": "config-form" },
     section("Voice and greeting", "How the agent sounds and what it says first.",
-      h("div.grid-3",
+      h("div.grid-voice",
         h("label.field", h("span", "Voice"), select("voice", VOICES, config.voice)),
         h("label.field", h("span", "Language"), select("language", LANGUAGES, config.language)),
         h("label.field", h("span", "Turn-taking"), select("endpointing", ENDPOINTING, config.endpointing))),

@@ -1,9 +1,10 @@
 /* Call and chat history: filters (agent, channel, status, handoff, dates) kept in the URL, paged. */
 
 import { api } from "../api.js";
+import { on } from "../live.js";
 import { CHANNEL_ICONS, icon } from "../icons.js";
 import { href, navigate } from "../router.js";
-import { badge, channelName, emptyState, errorState, fmtDateTime, fmtDuration, h, loading, mount, pageHead } from "../ui.js";
+import { badge, callerName, channelName, emptyState, errorState, fmtDateTime, fmtDuration, fmtWhen, h, loading, mount, pageHead } from "../ui.js";
 
 const PAGE = 25;
 const CHANNELS = [["", "All channels"], ["browser", "Website"], ["twilio", "Phone"], ["connect", "Amazon Connect"], ["chat", "Text chat"]];
@@ -56,7 +57,7 @@ export function render(root) {
       };
       const [page, agents] = await Promise.all([api("/api/sessions", { query }), api("/api/agents", { query: { include_archived: true } })]);
       const names = Object.fromEntries(agents.map((a) => [a.id, a.name]));
-      agentSelect.append(...agents.map((a) => h("option", { value: a.id, selected: params.get("agent_id") === a.id }, a.name + (a.status === "archived" ? " (deleted)" : ""))));
+      agentSelect.replaceChildren(h("option", { value: "" }, "All agents"), ...agents.map((a) => h("option", { value: a.id, selected: params.get("agent_id") === a.id }, a.name + (a.status === "archived" ? " (deleted)" : ""))));
       const filtered = FILTERS.some((name) => params.get(name));
       if (!page.items.length) {
         mount(body, emptyState({
@@ -71,13 +72,13 @@ export function render(root) {
           h("thead", h("tr", ["Started", "Agent", "Channel", "Caller", "Duration", "Status", "Handoff reason"].map((t, i) => h(`th${i === 4 ? ".num" : ""}`, t)))),
           h("tbody", page.items.map((s) => h("tr.clickable", { "data-session-id": s.id, tabindex: "0", onclick: () => navigate(`/sessions/${encodeURIComponent(s.id)}`),
             onkeydown: (e) => { if (e.key === "Enter") navigate(`/sessions/${encodeURIComponent(s.id)}`); } },
-          h("td.nowrap", fmtDateTime(s.started_at)),
+          h("td.nowrap", { title: fmtDateTime(s.started_at) }, fmtWhen(s.started_at)),
           h("td", names[s.agent_id] || s.agent_id),
           h("td.nowrap", h("span.row.channel", icon(CHANNEL_ICONS[s.channel]), channelName(s.channel))),
-          h("td.ellipsis", s.caller || h("span.muted", "unknown")),
+          h("td.ellipsis", callerName(s.caller, s.channel)),
           h("td.num", fmtDuration(s.duration_seconds)),
           h("td", badge(s.status)),
-          h("td.ellipsis", s.handoff_reason || h("span.muted", "—"))))))),
+          h("td.reason-cell", s.handoff_reason || h("span.muted", "—"))))))),
         h("nav.pager", { "aria-label": "Pages" },
           h("span.muted", `Showing ${offset + 1}–${offset + page.items.length}`),
           h("div.row",
@@ -88,4 +89,9 @@ export function render(root) {
     }
   };
   load();
+  if (offset) return undefined;
+  let timer = null;
+  const refresh = () => { clearTimeout(timer); timer = setTimeout(load, 400); };
+  const offs = [on("session.started", refresh), on("session.ended", refresh)];
+  return () => { clearTimeout(timer); offs.forEach((off) => off()); };
 }

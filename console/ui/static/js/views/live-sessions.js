@@ -5,7 +5,7 @@ import { api } from "../api.js";
 import { CHANNEL_ICONS, icon } from "../icons.js";
 import { on } from "../live.js";
 import { href } from "../router.js";
-import { badge, channelName, emptyState, errorState, fmtDateTime, h, loading, mount, pageHead, since } from "../ui.js";
+import { badge, callerName, channelName, emptyState, errorState, fmtDateTime, h, loading, mount, pageHead, since } from "../ui.js";
 import { transcriptView } from "./transcript.js";
 
 export function render(root, { id: selectedId } = {}) {
@@ -30,7 +30,7 @@ export function render(root, { id: selectedId } = {}) {
       onclick: (event) => { event.preventDefault(); select(s.id); },
     },
     h("div.row", h("span.channel-icon", { title: channelName(s.channel) }, icon(CHANNEL_ICONS[s.channel])),
-      h("div.grow", h("strong", agents[s.agent_id] || "Agent"), h("span.muted.small.ellipsis", s.caller || channelName(s.channel))),
+      h("div.grow", h("strong", agents[s.agent_id] || "Agent"), h("span.muted.small.ellipsis", callerName(s.caller, s.channel))),
       h("span.timer.mono", { "data-started": s.started_at }, since(s.started_at))),
     h("p.last-line", entry.lastLine || (s.handoff_reason ? `Handed off: ${s.handoff_reason}` : "Call in progress…")),
     h("div.row", badge(status, label), s.channel === "browser" && s.status === "handoff" ? h("span.muted.small", "in the queue") : null));
@@ -72,7 +72,7 @@ export function render(root, { id: selectedId } = {}) {
       const ended = session.status !== "active" && session.ended_at;
       mount(detail,
         h("div.detail-head",
-          h("div", h("h2", agents[session.agent_id] || "Call"), h("p.muted.small", `${channelName(session.channel)} · ${session.caller || "unknown caller"} · started ${fmtDateTime(session.started_at)}`)),
+          h("div", h("h2", agents[session.agent_id] || "Call"), h("p.muted.small", `${channelName(session.channel)} · ${callerName(session.caller, session.channel)} · started ${fmtDateTime(session.started_at)}`)),
           h("div.row",
             session.channel === "browser" && session.status === "handoff" && !ended ? h("a.btn.sm", { href: href(`/queue?session=${encodeURIComponent(session.id)}`) }, icon("queue"), "Open in queue") : null,
             h("a.btn.ghost.sm", { href: href(`/sessions/${encodeURIComponent(session.id)}`) }, "Details"))),

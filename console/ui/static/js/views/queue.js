@@ -5,7 +5,7 @@ import { api } from "../api.js";
 import { icon } from "../icons.js";
 import { on } from "../live.js";
 import { href } from "../router.js";
-import { badge, busy, confirmDialog, emptyState, errorState, h, loading, mount, pageHead, since, toast } from "../ui.js";
+import { badge, busy, callerName, confirmDialog, emptyState, errorState, h, loading, mount, pageHead, since, toast } from "../ui.js";
 import { transcriptView } from "./transcript.js";
 
 export function render(root, _params, { user }) {
@@ -25,7 +25,7 @@ export function render(root, _params, { user }) {
     "aria-current": entry.session_id === selected ? "true" : null,
     onclick: (event) => { event.preventDefault(); select(entry.session_id); },
   },
-  h("div.row", h("span.avatar.sm", icon("user")), h("div.grow", h("strong", entry.agent_name), h("span.muted.small.ellipsis", entry.caller || "Website caller")),
+  h("div.row", h("span.avatar.sm", icon("user")), h("div.grow", h("strong", entry.agent_name), h("span.muted.small.ellipsis", callerName(entry.caller, "browser"))),
     h("span.timer.mono", { "data-started": entry.started_at, title: "Time since the call started" }, since(entry.started_at))),
   h("p.reason", icon("alert"), entry.handoff_reason || "Handed over"),
   h("div.row", entry.operator ? badge(entry.operator === me ? "live" : "handoff", entry.operator === me ? "You are on it" : `With ${entry.operator}`) : badge("waiting", "Waiting")));
@@ -93,7 +93,7 @@ export function render(root, _params, { user }) {
     const composer = mine ? messageForm(entry, view) : h("p.composer-note.muted", entry.operator ? `${entry.operator} is talking with this caller.` : "Pick up to reply; the caller is told that a person has joined.");
     if (seq !== paneSeq) return;
     mount(pane,
-      h("div.detail-head", h("div", h("h2", entry.caller || "Website caller"), h("p.muted.small", `${entry.agent_name} · handed over: ${entry.handoff_reason || "no reason given"}`)), actions),
+      h("div.detail-head", h("div", h("h2", callerName(entry.caller, "browser")), h("p.muted.small", `${entry.agent_name} · handed over: ${entry.handoff_reason || "no reason given"}`)), actions),
       h("div.summary", { "data-testid": "ai-summary" }, h("span.summary-icon", icon("sparkles")), h("div", h("strong", "AI summary"), h("p", entry.summary || "No summary."))),
       h("div.ended-note", { hidden: true, "data-testid": "ended-note" }, "The caller has left. The conversation is in the history."),
       view.element,
@@ -113,12 +113,12 @@ export function render(root, _params, { user }) {
         const turn = await busy(send, () => api(`/api/queue/${encodeURIComponent(entry.session_id)}/messages`, { method: "POST", body: { text } }));
         view.add(turn);
         input.value = "";
-        input.focus();
+        input.focus({ preventScroll: true });
       } catch (exc) {
         toast({ title: "Message not sent", text: exc.message, kind: "error" });
       }
     });
-    setTimeout(() => input.focus(), 0);
+    setTimeout(() => input.focus({ preventScroll: true }), 0);
     return form;
   };
 

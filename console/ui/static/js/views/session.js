@@ -4,7 +4,7 @@ import { api } from "../api.js";
 import { CHANNEL_ICONS, icon } from "../icons.js";
 import { on } from "../live.js";
 import { href } from "../router.js";
-import { badge, channelName, errorState, fmtDateTime, fmtDuration, fmtNumber, h, loading, mount } from "../ui.js";
+import { badge, callerName, channelName, errorState, fmtDateTime, fmtDuration, fmtNumber, h, loading, mount } from "../ui.js";
 import { transcriptView } from "./transcript.js";
 
 export function render(root, { id }) {
@@ -19,12 +19,19 @@ export function render(root, { id }) {
       const agent = agents.find((a) => a.id === session.agent_id);
       view.set(turns);
       const liveNow = session.status === "active" || (session.status === "handoff" && !session.ended_at);
-      if (liveNow) offTurns = on("session.turn", (turn) => { if (turn.session_id === id) view.add(turn); });
+      offTurns();
+      if (liveNow) {
+        const offs = [
+          on("session.turn", (turn) => { if (turn.session_id === id) view.add(turn); }),
+          on("session.ended", (data) => { if (data.session_id === id) load(); }), // now with its recording
+        ];
+        offTurns = () => offs.forEach((off) => off());
+      }
       mount(root,
         h("div.crumbs", h("a", { href: href("/history") }, "History"), icon("right"), h("span.mono", id)),
         h("header.page-head",
           h("div", h("div.row", h("h1", agent ? agent.name : "Conversation"), badge(session.status)),
-            h("p", `${channelName(session.channel)} · ${session.caller || "unknown caller"} · ${fmtDateTime(session.started_at)}`)),
+            h("p", `${channelName(session.channel)} · ${callerName(session.caller, session.channel)} · ${fmtDateTime(session.started_at)}`)),
           h("div.actions", liveNow ? h("a.btn.secondary", { href: href(`/live/${encodeURIComponent(id)}`) }, icon("live"), "Watch live") : null)),
         h("div.stat-row",
           stat("Channel", h("span.row", icon(CHANNEL_ICONS[session.channel]), channelName(session.channel))),
@@ -39,7 +46,7 @@ export function render(root, { id }) {
           h("aside.stack", recordingCard(session))));
     } catch (exc) {
       mount(root, h("div.crumbs", h("a", { href: href("/history") }, "History")),
-        errorState(exc.status === 404 ? new Error("This conversation does not exist in your organization.") : exc, exc.status === 404 ? null : load));
+        exc.status === 404 ? errorState(new Error("This conversation does not exist in your organization."), null, "Not found") : errorState(exc, load));
     }
   };
 
