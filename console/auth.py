@@ -4,13 +4,11 @@ a stolen token is worth one refresh at most and its theft signs the real user ou
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-import bcrypt
 import jwt
 
 from oratio_voice.models import User, now
@@ -29,22 +27,6 @@ class AuthError(Exception):
 
 class RefreshReused(AuthError):
     """A refresh token was presented a second time: its family is revoked."""
-
-
-def _prehash(password: str) -> bytes:
-    """bcrypt reads 72 bytes at most; a SHA-256 digest first lets every character count."""
-    return base64.b64encode(hashlib.sha256(password.encode("utf-8")).digest())
-
-
-def hash_password(password: str, rounds: int = 12) -> str:
-    return bcrypt.hashpw(_prehash(password), bcrypt.gensalt(rounds)).decode("ascii")
-
-
-def verify_password(password: str, hashed: str) -> bool:
-    try:
-        return bcrypt.checkpw(_prehash(password), hashed.encode("ascii"))
-    except (ValueError, UnicodeEncodeError):
-        return False
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,11 +9,12 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from weakref import WeakValueDictionary
 
-from console.auth import TokenService, hash_password
+from console.auth import TokenService
 from console.builds import BuildTracker
 from console.cognito import CognitoVerifier
 from console.ratelimit import LoginLimiter
 from console.recordings import RecordingSigner
+from oratio_voice.passwords import hash_password
 from oratio_voice.services import Services
 
 STATE_KEY = "console"

@@ -13,7 +13,6 @@ from oratio_voice.store.base import BlobStore, NotFound, Store
 Progress = Callable[[BuildProgress], Awaitable[None] | None]
 
 
-
 class AgentBuilder:
     """Runs the creator for one tenant's agent and keeps the agent record in step."""
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
 import os
@@ -13,7 +14,8 @@ from typing import Any
 from oratio_voice.agents.build_cli import ProgressPrinter
 from oratio_voice.config import Settings
 from oratio_voice.keys import issue_key
-from oratio_voice.models import Agent, AgentConfig, Document, Tenant
+from oratio_voice.models import Agent, AgentConfig, Document, Tenant, User
+from oratio_voice.passwords import hash_password
 from oratio_voice.services import Services
 from oratio_voice.store.base import NotFound
 
@@ -21,6 +23,7 @@ SAMPLE_SOP = Path(__file__).resolve().parents[1] / "examples" / "sops" / "retail
 DEMO_TENANT = "ten_demo"
 DEMO_AGENT = "agt_demo"
 DEMO_NUMBER = "+15555550100"
+DEMO_EMAIL = "demo@northwind.example"
 LOCAL_TWILIO_API = "http://127.0.0.1:8089"  # `oratio simulate twilio` answers Twilio REST here
 
 
@@ -38,7 +41,29 @@ async def seed_demo(services: Services) -> dict[str, str]:
     else:
         agent = await _document_agent(services, text)
     await services.agents.client_for(agent)  # the first caller should not wait for a start-up
+    email, password = await _demo_user(services)
+    settings = services.settings
+    base = settings.public_url or f"http://{settings.host}:{settings.port}"
+    print(f"  console:  {base}/console   login: {email} / {password}", flush=True)
     return {"agent_id": agent.id, "agent_name": agent.name, "api_key": await _demo_key(services)}
+
+
+async def _demo_user(services: Services) -> tuple[str, str]:
+    """A console admin for the demo tenant; its password is kept in the data dir (0600)."""
+    path = services.settings.data_dir / "demo-console-password"
+    user = await services.store.find_user_by_email(DEMO_EMAIL)
+    if user is not None and path.exists():
+        return DEMO_EMAIL, path.read_text().strip()
+    password = secrets.token_urlsafe(9)
+    hashed = await asyncio.to_thread(hash_password, password, services.settings.bcrypt_rounds)
+    if user is None:
+        user = User(tenant_id=DEMO_TENANT, email=DEMO_EMAIL, password_hash=hashed)
+    else:
+        user = user.model_copy(update={"password_hash": hashed})
+    await services.store.put_user(user)
+    path.write_text(password)
+    os.chmod(path, 0o600)
+    return DEMO_EMAIL, password
 
 
 def _new_agent(**fields: Any) -> Agent:

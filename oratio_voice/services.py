@@ -62,9 +62,7 @@ class Services:
         blobs = LocalBlobStore(settings.blob_dir)
         events = InProcessEventBus()
         engine = engine or default_engine(settings)
-        agents = AgentDirectory(
-            blobs, settings.agent_runtime, settings.data_dir / "agent-runtime"
-        )
+        agents = AgentDirectory(blobs, settings.agent_runtime, settings.data_dir / "agent-runtime")
         live = LiveCalls(
             store=store,
             events=events,
@@ -75,9 +73,7 @@ class Services:
             recording_dir=settings.data_dir / "recordings-in-progress",
         )
         builder = AgentBuilder(store, blobs, events)
-        return cls(
-            settings, store, blobs, events, engine, agents, builder, KeyChecker(store), live
-        )
+        return cls(settings, store, blobs, events, engine, agents, builder, KeyChecker(store), live)
 
     @asynccontextmanager
     async def running(self) -> AsyncIterator[Services]:

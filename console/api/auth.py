@@ -6,11 +6,12 @@ import asyncio
 
 from fastapi import APIRouter, HTTPException, Request, Response
 
-from console.auth import AuthError, IssuedTokens, hash_password, verify_password
+from console.auth import AuthError, IssuedTokens
 from console.deps import CurrentUser, Responses, ServicesDep, StateDep, unauthorized
 from console.ratelimit import TooManyAttempts
 from console.schemas import LoginRequest, RefreshRequest, RegisterRequest, TokenPair, UserOut
 from oratio_voice.models import AuditEntry, Tenant, User
+from oratio_voice.passwords import hash_password, verify_password
 from oratio_voice.services import Services
 from oratio_voice.store.base import Conflict, NotFound
 

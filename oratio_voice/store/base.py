@@ -91,6 +91,7 @@ class TenantStore(Protocol):
     async def record_api_key_use(self, key_id: str, at: datetime) -> ApiKey:
         """Count one use atomically and return the key as it now stands."""
         ...
+
     async def list_api_keys(self) -> list[ApiKey]: ...
 
     # users and audit

@@ -15,8 +15,9 @@ import pytest
 import respx
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from console.auth import AUDIENCE, ISSUER, hash_password
+from console.auth import AUDIENCE, ISSUER
 from oratio_voice.models import User, now
+from oratio_voice.passwords import hash_password
 from tests.conftest import LiveServer
 from tests.integration.test_console_support import PASSWORD, client, console_server, register
 

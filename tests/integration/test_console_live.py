@@ -17,8 +17,9 @@ from websockets.asyncio.client import ClientConnection
 from websockets.asyncio.client import connect as ws_connect
 from websockets.exceptions import ConnectionClosed
 
-from console.auth import AUDIENCE, ISSUER, hash_password
+from console.auth import AUDIENCE, ISSUER
 from oratio_voice.models import User, now
+from oratio_voice.passwords import hash_password
 from tests.conftest import LiveServer
 from tests.integration.test_console_support import (
     PASSWORD,

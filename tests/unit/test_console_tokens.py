@@ -18,11 +18,12 @@ import pytest
 import respx
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from console.auth import AuthError, RefreshReused, TokenService, hash_password, verify_password
+from console.auth import AuthError, RefreshReused, TokenService
 from console.cognito import CognitoUnavailable, CognitoVerifier
 from console.ratelimit import LoginLimiter, TooManyAttempts
 from console.recordings import InvalidLink, RecordingSigner
 from oratio_voice.models import Tenant, User, now
+from oratio_voice.passwords import hash_password, verify_password
 from oratio_voice.store.sqlite import SQLiteStore
 
 SECRET = "s" * 40
