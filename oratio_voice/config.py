@@ -34,7 +34,6 @@ class Settings(BaseSettings):
     )
     resume_grace_seconds: float = Field(30.0, description="browser reconnect window")
     max_ws_message_bytes: int = Field(64 * 1024, description="largest WebSocket message")
-    max_call_seconds: float = Field(3600.0, description="hard limit of one call")
     log_level: str = "info"
     jwt_secret: str = Field(
         "", description="HS256 key of console access tokens; empty: generated in data_dir"
