@@ -10,6 +10,18 @@ from typing import Protocol
 from pipeline.frames import Frame
 
 
+class ProtocolError(Exception):
+    """A message that breaks the wire protocol; `code` is the WebSocket close code to use."""
+
+    def __init__(self, message: str, code: int = 4400) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class SoftError(Exception):
+    """A bad message the call survives: the connector reports or skips it."""
+
+
 class TransferError(Exception):
     """The channel could not hand the call to a person."""
 

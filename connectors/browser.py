@@ -8,7 +8,7 @@ import json
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from connectors.base import TransferTarget
+from connectors.base import ProtocolError, SoftError, TransferTarget
 from pipeline.frames import (
     AgentTurnEndFrame,
     DTMFFrame,
@@ -24,18 +24,6 @@ from pipeline.frames import (
 SUPPORTED_RATES = frozenset({8000, 16000, 24000, 44100, 48000})
 MAX_TEXT = 2000
 DTMF_DIGITS = frozenset("0123456789*#")
-
-
-class ProtocolError(Exception):
-    """A client message that breaks the protocol; `code` is the close code to use."""
-
-    def __init__(self, message: str, code: int = 4400) -> None:
-        super().__init__(message)
-        self.code = code
-
-
-class SoftError(Exception):
-    """A bad message the call survives: answered with an `error` message."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from connectors.base import TransferTarget
+from connectors.base import ProtocolError, SoftError, TransferTarget
 from connectors.twilio_rest import TwilioRest, transfer_twiml
 from pipeline.frames import (
     AgentTurnEndFrame,
@@ -31,18 +31,6 @@ log = logging.getLogger(__name__)
 RATE = 8000  # Media Streams audio: 8 kHz mono mu-law, both ways
 CHUNK = 160  # bytes of mu-law in one outbound media message: 20 ms
 DTMF_DIGITS = frozenset("0123456789*#ABCD")
-
-
-class ProtocolError(Exception):
-    """A message that breaks the stream; `code` is the close code to use."""
-
-    def __init__(self, message: str, code: int = 4400) -> None:
-        super().__init__(message)
-        self.code = code
-
-
-class SoftError(Exception):
-    """A bad message the call survives: logged and skipped."""
 
 
 @dataclass(frozen=True, slots=True)

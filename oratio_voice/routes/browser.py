@@ -12,6 +12,7 @@ from connectors.browser import parse_message as parse_browser_message
 from oratio_voice.calls import Call
 from oratio_voice.keys import KeyRejected
 from oratio_voice.models import Agent
+from oratio_voice.routes.sockets import close_socket
 from oratio_voice.services import Services
 from oratio_voice.store.base import NotFound
 from pipeline.frames import EndFrame
@@ -41,9 +42,9 @@ async def browser_call(socket: WebSocket, agent: str = "", key: str = "") -> Non
         hello = parse_hello(await _receive_text(socket, services, HELLO_TIMEOUT))
         await _serve(socket, services, found, hello)
     except CloseCall as exc:
-        await _close(socket, exc.code, str(exc))
+        await close_socket(socket, exc.code, str(exc))
     except (KeyRejected, ProtocolError) as exc:
-        await _close(socket, exc.code, str(exc))
+        await close_socket(socket, exc.code, str(exc))
     except WebSocketDisconnect:
         return
 
@@ -149,10 +150,3 @@ async def _receive_text(socket: WebSocket, services: Services, timeout: float) -
     if len(text) > services.settings.max_ws_message_bytes:
         raise ProtocolError("message too large", code=4413)
     return str(text)
-
-
-async def _close(socket: WebSocket, code: int, reason: str) -> None:
-    try:
-        await socket.close(code, reason[:120])
-    except Exception:
-        log.debug("socket already closed")

@@ -22,6 +22,7 @@ from connectors.twilio import (
 )
 from oratio_voice.calls import Call
 from oratio_voice.models import Agent
+from oratio_voice.routes.sockets import close_socket
 from oratio_voice.routes.twilio_auth import (
     StreamGrant,
     TokenRejected,
@@ -55,7 +56,7 @@ async def media_stream(socket: WebSocket) -> None:
     try:
         start = await _wait_for_start(socket, services)
         if start is None:
-            await _close(socket, 1000, "stream stopped before start")
+            await close_socket(socket, 1000, "stream stopped before start")
             return
         grant = state.tokens.redeem(start.parameters.get("token", ""), start.call_sid)
         if start.parameters.get("agent_id", grant.agent_id) != grant.agent_id:
@@ -64,12 +65,12 @@ async def media_stream(socket: WebSocket) -> None:
         await _serve(socket, services, state, start, grant, agent, http_base(url))
     except (ProtocolError, TokenRejected) as exc:
         log.warning("Media Stream closed: %s", exc)
-        await _close(socket, exc.code, str(exc))
+        await close_socket(socket, exc.code, str(exc))
     except WebSocketDisconnect:
         return
     except Exception:  # e.g. the agent's runtime would not start: <Connect action> takes over
         log.exception("Media Stream could not start a call")
-        await _close(socket, 1011, "internal error")
+        await close_socket(socket, 1011, "internal error")
 
 
 async def _deny(socket: WebSocket) -> None:
@@ -223,10 +224,3 @@ async def _receive(socket: WebSocket, services: Services) -> str:
     if len(text) > limit:
         raise ProtocolError(f"message larger than {limit} bytes", code=4413)
     return str(text)
-
-
-async def _close(socket: WebSocket, code: int, reason: str) -> None:
-    try:
-        await socket.close(code, reason[:120])
-    except Exception:
-        log.debug("socket already closed")
