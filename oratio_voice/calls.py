@@ -10,7 +10,7 @@ import secrets
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from connectors.base import CallConnector
 from oratio_voice.agents.base import AgentClient, AgentError
@@ -70,7 +70,11 @@ class CallObserver(FrameProcessor):
 
     def process(self, frame: Frame) -> None:
         call = self.call
-        if type(frame) is OutputAudioFrame:
+        kind = type(frame)
+        if kind is InputAudioFrame:  # the hot path: nothing to book
+            pass
+        elif kind is OutputAudioFrame:
+            frame = cast(OutputAudioFrame, frame)
             moment = time.monotonic()
             call.speaking_until = max(call.speaking_until, moment) + frame.duration_ms / 1000
         elif isinstance(frame, TranscriptFrame):
