@@ -150,7 +150,13 @@ class SopResponder:
             return Decision("greeting")
         if _THANKS.search(lowered) and len(message_terms) <= 3:
             return Decision("thanks")
-        hits = self.index.search(message, k=1)
+        # A document's preamble and its tone section describe the SOP; they answer nothing.
+        hits = [
+            hit
+            for hit in self.index.search(message, k=3)
+            if hit.passage.topic.lower() not in _NOT_TOPICS
+            and not self.index.is_preamble(hit.passage)
+        ]
         if not hits or hits[0].score < MIN_SCORE:
             conversation.misses += 1
             if conversation.misses >= MAX_MISSES:

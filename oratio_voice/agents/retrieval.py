@@ -126,11 +126,17 @@ class SopIndex:
     _tf: list[Counter[str]] = field(init=False, repr=False)
     _idf: dict[str, float] = field(init=False, repr=False)
     _df: Counter[str] = field(init=False, repr=False)
+    _nested: set[str] = field(init=False, repr=False)
     _avg_len: float = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        # A section's own heading counts twice: it names what the section is about.
-        self._tf = [Counter(terms(f"{p.topic} {p.topic} {p.text}")) for p in self.passages]
+        # A section's own heading counts twice: it names what the section is about. A document
+        # title above sections names the whole document, so it gets no such weight.
+        self._nested = {p.document for p in self.passages if " > " in p.heading}
+        self._tf = [
+            Counter(terms(p.text if self.is_preamble(p) else f"{p.topic} {p.topic} {p.text}"))
+            for p in self.passages
+        ]
         n = len(self.passages) or 1
         self._df = Counter()
         for tf in self._tf:
@@ -162,6 +168,10 @@ class SopIndex:
                 hits.append(Hit(passage, score))
         hits.sort(key=lambda h: h.score, reverse=True)
         return hits[:k]
+
+    def is_preamble(self, passage: Passage) -> bool:
+        """The text under a document's title, before its sections: what the document is."""
+        return " > " not in passage.heading and passage.document in self._nested
 
     def is_distinctive(self, term: str) -> bool:
         """True for a term found in one passage only."""

@@ -115,7 +115,8 @@ class LocalRuntimeAgentClient:
 
 
 class AgentCoreAgentClient:
-    """A generated agent deployed to Bedrock AgentCore (boto3 `bedrock-agentcore`)."""
+    """A generated agent deployed to Bedrock AgentCore (boto3 `bedrock-agentcore`). Retries are
+    this class's own (throttling only, with backoff): botocore's would keep a caller waiting."""
 
     def __init__(
         self,
@@ -127,12 +128,24 @@ class AgentCoreAgentClient:
         qualifier: str = "DEFAULT",
         max_attempts: int = 4,
         backoff: float = 0.25,
+        endpoint_url: str | None = None,
+        timeout: float = 30.0,
     ) -> None:
         import boto3
+        from botocore.config import Config
 
         self.arn = arn
         self.qualifier = qualifier
-        self.client = client or boto3.client("bedrock-agentcore", region_name=region)
+        self.client = client or boto3.client(
+            "bedrock-agentcore",
+            region_name=region,
+            endpoint_url=endpoint_url or None,
+            config=Config(
+                connect_timeout=min(timeout, 5.0),
+                read_timeout=timeout,
+                retries={"total_max_attempts": 1},
+            ),
+        )
         self._control = control
         self._region = region
         self.max_attempts = max_attempts

@@ -28,6 +28,8 @@ def responder(name: str) -> SopResponder:
         ("clinic-appointments.md", "Is there a fee if I cancel late?", "40 dollar"),
         ("it-password-reset.md", "How long must my new password be?", "14 characters"),
         ("it-password-reset.md", "My account is locked out", "30 minutes"),
+        # not the document's preamble nor its tone section, though both mention booking
+        ("clinic-appointments.md", "How do I book an appointment?", "full name"),
     ],
 )
 def test_answers_quote_the_sop(sop: str, question: str, expected: str) -> None:
