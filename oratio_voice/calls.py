@@ -117,6 +117,8 @@ class Call:
         engine_rate: int = 16000,
         blobs: BlobStore | None = None,
         recording_dir: Path | None = None,
+        agent_timeout: float = 10.0,
+        max_tool_failures: int = 3,
     ) -> None:
         self.record = record
         self.agent = agent
@@ -128,6 +130,8 @@ class Call:
         self.wire_in_rate = wire_in_rate
         self.wire_out_rate = wire_out_rate
         self.engine_rate = engine_rate
+        self.agent_timeout = agent_timeout
+        self.max_tool_failures = max_tool_failures
         self.blobs = blobs
         self.recorder: CallRecorder | None = None
         if blobs is not None and recording_dir is not None and agent.config.record_calls:
@@ -173,7 +177,13 @@ class Call:
             log.warning("engine failed to open for %s: %s", self.id, exc)
             self.request_handoff(f"AI fault: speech engine unavailable ({exc})", "fault")
             return
-        self._engine = EngineProcessor(session, self._call_tool, output_rate=self.engine_rate)
+        self._engine = EngineProcessor(
+            session,
+            self._call_tool,
+            output_rate=self.engine_rate,
+            tool_timeout=self.agent_timeout,
+            max_tool_failures=self.max_tool_failures,
+        )
         processors: list[FrameProcessor] = []
         if self.wire_in_rate != self.engine_rate:
             processors.append(AudioResampler(self.engine_rate, InputAudioFrame))
@@ -224,6 +234,7 @@ class Call:
                 return {
                     "answer": self.agent.config.handoff.hand_over_line,
                     "handoff": f"AI fault: agent runtime failed ({exc})",
+                    "fault": True,
                 }
             self._last_sources = reply.sources
             result: dict[str, Any] = {"answer": reply.text, "sources": reply.sources}

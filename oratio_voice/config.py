@@ -27,11 +27,29 @@ class Settings(BaseSettings):
     nova_endpoint_url: str = Field("", description="Bedrock runtime endpoint override")
     nova_profile: str = Field("", description="AWS profile for Nova (default credential chain)")
     nova_trust_instance_role: bool = Field(False, description="accept an EC2 instance role")
-    agent_runtime: Literal["local", "inprocess"] = Field(
+    agent_runtime: Literal["local", "inprocess", "agentcore"] = Field(
         "local",
         description="local: built agents run as their generated package behind the AgentCore "
-        "contract on loopback; inprocess: the SOP responder answers in the server process",
+        "contract on loopback; inprocess: the SOP responder answers in the server process; "
+        "agentcore: agents with a runtime ARN are invoked on Bedrock AgentCore (the others "
+        "as in local)",
     )
+    aws_region: str = Field("", description="AWS region of AgentCore runtimes (and of SES)")
+    agentcore_endpoint_url: str = Field(
+        "", description="AgentCore data-plane endpoint override (VPC endpoint, tests)"
+    )
+    agent_timeout_seconds: float = Field(
+        10.0, gt=0, description="longest wait for the agent's answer before a handoff"
+    )
+    max_tool_failures: int = Field(
+        3, ge=1, description="failed tool calls in one call before it goes to a person"
+    )
+    handoff_email_to: str = Field(
+        "", description="comma-separated addresses e-mailed on every handoff (SES); empty: none"
+    )
+    handoff_email_from: str = Field("", description="SES-verified sender of handoff e-mails")
+    ses_region: str = Field("", description="SES region; empty: ORATIO_AWS_REGION")
+    ses_endpoint_url: str = Field("", description="SES endpoint override (tests)")
     resume_grace_seconds: float = Field(30.0, description="browser reconnect window")
     max_ws_message_bytes: int = Field(64 * 1024, description="largest WebSocket message")
     log_level: str = "info"

@@ -11,6 +11,7 @@ from connectors.base import TransferError, TransferTarget
 from oratio_voice.calls import Call
 from oratio_voice.events import Event
 from oratio_voice.models import Notification, Turn
+from oratio_voice.notify_email import HandoffMailer
 
 log = logging.getLogger(__name__)
 
@@ -30,9 +31,11 @@ def summarize(turns: list[Turn], reason: str) -> str:
     return " ".join(parts)
 
 
-async def hand_off(call: Call, reason: str, source: str) -> None:
+async def hand_off(
+    call: Call, reason: str, source: str, *, mailer: HandoffMailer | None = None
+) -> None:
     """Transfer `call` to a person. AI faults go at once; otherwise the agent's last line
-    is allowed to finish playing first."""
+    is allowed to finish playing first. With a mailer, the team is e-mailed too."""
     if source != "fault":
         # The request can arrive before the engine has produced the hand-over line's audio,
         # and audio still arriving pushes `speaking_until` further: re-check until it passes.
@@ -85,4 +88,22 @@ async def hand_off(call: Call, reason: str, source: str) -> None:
     )
     await call.events.publish(
         Event("notification", record.tenant_id, notification.model_dump(mode="json"))
+    )
+    if mailer is not None:
+        mailer.submit(notification, record, lambda error: _mail_failed(call, notification, error))
+
+
+async def _mail_failed(call: Call, about: Notification, error: str) -> None:
+    """A handoff e-mail that did not go out is itself a notification in the console."""
+    notification = Notification(
+        tenant_id=about.tenant_id,
+        kind="system",
+        title=f"Handoff e-mail not sent: {about.title}",
+        body=f"The e-mail about this handoff could not be sent: {error}",
+        session_id=about.session_id,
+        agent_id=about.agent_id,
+    )
+    await call.store.put_notification(notification)
+    await call.events.publish(
+        Event("notification", about.tenant_id, notification.model_dump(mode="json"))
     )

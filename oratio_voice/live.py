@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from oratio_voice.calls import Call
 from oratio_voice.events import EventBus
 from oratio_voice.handoff import hand_off
 from oratio_voice.models import Agent, CallSession, Channel
+from oratio_voice.notify_email import HandoffMailer
 from oratio_voice.store.base import BlobStore, Store
 from pipeline.engines.base import SpeechEngine
 
@@ -32,8 +34,14 @@ class LiveCalls:
         grace_seconds: float,
         blobs: BlobStore | None = None,
         recording_dir: Path | None = None,
+        mailer: HandoffMailer | None = None,
+        agent_timeout: float = 10.0,
+        max_tool_failures: int = 3,
     ) -> None:
         self.blobs = blobs
+        self.mailer = mailer
+        self.agent_timeout = agent_timeout
+        self.max_tool_failures = max_tool_failures
         self.recording_dir = recording_dir
         self.store = store
         self.events = events
@@ -67,12 +75,14 @@ class LiveCalls:
             events=self.events,
             agent_client=await self.agents.client_for(agent),
             engine=self.engine,
-            handoff=hand_off,
+            handoff=functools.partial(hand_off, mailer=self.mailer),
             wire_in_rate=wire_in_rate,
             wire_out_rate=wire_out_rate,
             engine_rate=engine_rate,
             blobs=self.blobs,
             recording_dir=self.recording_dir,
+            agent_timeout=self.agent_timeout,
+            max_tool_failures=self.max_tool_failures,
         )
         self._calls[call.id] = call
         self._by_token[call.resume_token] = call

@@ -15,6 +15,7 @@ from oratio_voice.events import EventBus, InProcessEventBus
 from oratio_voice.keys import KeyChecker
 from oratio_voice.live import LiveCalls
 from oratio_voice.models import now
+from oratio_voice.notify_email import HandoffMailer, MailConfigError
 from oratio_voice.store.base import BlobStore, Store
 from oratio_voice.store.blobs import LocalBlobStore
 from oratio_voice.store.sqlite import SQLiteStore
@@ -54,6 +55,8 @@ class Services:
     keys: KeyChecker
     live: LiveCalls
     extra: dict[str, Any] = field(default_factory=dict)
+    mailer: HandoffMailer | None = None
+    mail_problem: str = ""  # handoff e-mail asked for but misconfigured (readiness says so)
 
     @classmethod
     def from_settings(cls, settings: Settings, engine: SpeechEngine | None = None) -> Services:
@@ -62,7 +65,19 @@ class Services:
         blobs = LocalBlobStore(settings.blob_dir)
         events = InProcessEventBus()
         engine = engine or default_engine(settings)
-        agents = AgentDirectory(blobs, settings.agent_runtime, settings.data_dir / "agent-runtime")
+        agents = AgentDirectory(
+            blobs,
+            settings.agent_runtime,
+            settings.data_dir / "agent-runtime",
+            region=settings.aws_region,
+            endpoint_url=settings.agentcore_endpoint_url,
+            timeout=settings.agent_timeout_seconds,
+        )
+        mailer, mail_problem = None, ""
+        try:
+            mailer = HandoffMailer.from_settings(settings)
+        except MailConfigError as exc:
+            mail_problem = str(exc)
         live = LiveCalls(
             store=store,
             events=events,
@@ -71,9 +86,15 @@ class Services:
             grace_seconds=settings.resume_grace_seconds,
             blobs=blobs,
             recording_dir=settings.data_dir / "recordings-in-progress",
+            mailer=mailer,
+            agent_timeout=settings.agent_timeout_seconds,
+            max_tool_failures=settings.max_tool_failures,
         )
         builder = AgentBuilder(store, blobs, events)
-        return cls(settings, store, blobs, events, engine, agents, builder, KeyChecker(store), live)
+        keys = KeyChecker(store)
+        services = cls(settings, store, blobs, events, engine, agents, builder, keys, live)
+        services.mailer, services.mail_problem = mailer, mail_problem
+        return services
 
     @asynccontextmanager
     async def running(self) -> AsyncIterator[Services]:
@@ -84,9 +105,17 @@ class Services:
         except Exception as exc:  # readiness reports it too; calls then go to a person
             log.error("speech engine %s cannot serve calls: %s", self.engine.name, exc)
         try:
+            await self.agents.check()
+        except Exception as exc:
+            log.error("agent runtime cannot serve calls: %s", exc)
+        if self.mail_problem:
+            log.error("handoff e-mail is off: %s", self.mail_problem)
+        try:
             yield self
         finally:
             await self.live.close()
+            if self.mailer is not None:
+                await self.mailer.close()
             await self.agents.close()
             await self.store.close()
 
@@ -115,4 +144,8 @@ class Services:
             checks["agent_runtime"] = await self.agents.check()
         except Exception as exc:
             checks["agent_runtime"] = f"error: {exc}"
+        if self.mail_problem:
+            checks["handoff_email"] = f"error: {self.mail_problem}"
+        elif self.mailer is not None:
+            checks["handoff_email"] = self.mailer.describe()
         return checks

@@ -7,6 +7,7 @@ import asyncio
 import hashlib
 import json
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
@@ -14,6 +15,9 @@ import httpx
 from oratio_voice.agents.base import AgentError, AgentReply
 
 SESSION_HEADER = "X-Amzn-Bedrock-AgentCore-Runtime-Session-Id"
+# AgentCore calls block a thread until they answer or time out; in their own pool, an agent
+# outage across many calls cannot starve the default executor that transfers calls to people.
+AGENTCORE_THREADS = ThreadPoolExecutor(max_workers=32, thread_name_prefix="agentcore")
 MIN_SESSION_ID = 33
 MAX_SESSION_ID = 256
 
@@ -157,7 +161,9 @@ class AgentCoreAgentClient:
         payload = json.dumps({"prompt": message}).encode("utf-8")
         for attempt in range(1, self.max_attempts + 1):
             try:
-                return await asyncio.to_thread(self._invoke_sync, session_id, payload)
+                return await asyncio.get_running_loop().run_in_executor(
+                    AGENTCORE_THREADS, self._invoke_sync, session_id, payload
+                )
             except ClientError as exc:
                 code = exc.response.get("Error", {}).get("Code", "")
                 retryable = code in {"ThrottlingException", "ServiceQuotaExceededException"}
