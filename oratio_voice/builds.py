@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from oratio_voice.agents.creator import BuildError, BuildProgress, build_agent
+from oratio_voice.agents.deploy import AgentCoreDeployer, DeployError, runtime_id_of
 from oratio_voice.events import Event, EventBus
 from oratio_voice.models import Agent, AgentConfig, Notification, now
 from oratio_voice.store.base import BlobStore, NotFound, Store
@@ -16,10 +17,17 @@ Progress = Callable[[BuildProgress], Awaitable[None] | None]
 class AgentBuilder:
     """Runs the creator for one tenant's agent and keeps the agent record in step."""
 
-    def __init__(self, store: Store, blobs: BlobStore, events: EventBus) -> None:
+    def __init__(
+        self,
+        store: Store,
+        blobs: BlobStore,
+        events: EventBus,
+        deployer: AgentCoreDeployer | None = None,
+    ) -> None:
         self.store = store
         self.blobs = blobs
         self.events = events
+        self.deployer = deployer
 
     async def build(
         self,
@@ -74,6 +82,34 @@ class AgentBuilder:
         agent.updated_at = now()
         await tenant.put_agent(agent)
         await self._notify(agent, f"{name} version {result.version} is ready", "")
+        if self.deployer is not None:
+            agent = await self.deploy(tenant_id, agent.id, result.version)
+        return agent
+
+    async def deploy(self, tenant_id: str, agent_id: str, version: int) -> Agent:
+        """Point the agent's AgentCore runtime at a stored version: a new build, or a rollback
+        to an earlier one. Raises DeployError; the previous deployment keeps serving."""
+        if self.deployer is None:
+            raise DeployError(
+                "AgentCore deployment is not configured (ORATIO_AGENTCORE_ROLE_ARN,"
+                " ORATIO_AGENTCORE_BUCKET, ORATIO_AWS_REGION)"
+            )
+        tenant = self.store.tenant(tenant_id)
+        agent = await tenant.get_agent(agent_id)
+        try:
+            deployment = await self.deployer.deploy(
+                self.blobs,
+                tenant_id,
+                agent_id,
+                version,
+                runtime_id=runtime_id_of(agent.runtime_arn) if agent.runtime_arn else "",
+            )
+        except DeployError as exc:
+            await self._notify(agent, f"Deploying {agent.name} version {version} failed", str(exc))
+            raise
+        agent = deployment.apply_to(await tenant.get_agent(agent_id))
+        await tenant.put_agent(agent)
+        await self._notify(agent, f"{agent.name} version {version} is live on AgentCore", "")
         return agent
 
     async def _notify(self, agent: Agent, title: str, body: str) -> None:

@@ -37,6 +37,13 @@ def build_parser() -> argparse.ArgumentParser:
     build.add_argument("--agent-id", help="rebuild this agent (a new version)")
     build.add_argument("--tenant", default="ten_demo", help="tenant id (default: the demo's)")
     build.add_argument("--data-dir", type=Path, help="SQLite, blobs, secrets (ORATIO_DATA_DIR)")
+    deploy = agent_commands.add_parser(
+        "deploy", help="point the agent's AgentCore runtime at a version (a rollback too)"
+    )
+    deploy.add_argument("agent_id")
+    deploy.add_argument("--version", type=int, required=True, help="a stored version")
+    deploy.add_argument("--tenant", default="ten_demo", help="tenant id (default: the demo's)")
+    deploy.add_argument("--data-dir", type=Path, help="SQLite, blobs, secrets (ORATIO_DATA_DIR)")
     from oratio_voice.simulator.cli import add_arguments as twilio_flags
 
     simulate = commands.add_parser("simulate", help="place simulated calls (no carrier account)")
@@ -92,9 +99,34 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError as exc:
         print(f"oratio: invalid settings: {exc}", file=sys.stderr)
         return 2
+    if args.command == "agents" and args.agents_command == "deploy":
+        return asyncio.run(deploy_agent_command(settings, args))
     if args.command == "agents":
         return asyncio.run(build_agent_command(settings, args))
     serve(settings, demo=args.command == "demo")
+    return 0
+
+
+async def deploy_agent_command(settings: Settings, args: argparse.Namespace) -> int:
+    """`oratio agents deploy`: a stored version goes live on AgentCore (or back to it)."""
+    from oratio_voice.agents.deploy import DeployError
+    from oratio_voice.builds import AgentBuilder
+    from oratio_voice.events import InProcessEventBus
+    from oratio_voice.services import deployer
+    from oratio_voice.store.base import NotFound
+    from oratio_voice.store.blobs import LocalBlobStore
+    from oratio_voice.store.sqlite import SQLiteStore
+
+    async with SQLiteStore(settings.db_path) as store:
+        builder = AgentBuilder(
+            store, LocalBlobStore(settings.blob_dir), InProcessEventBus(), deployer(settings)
+        )
+        try:
+            agent = await builder.deploy(args.tenant, args.agent_id, args.version)
+        except (DeployError, NotFound) as exc:
+            print(f"oratio: {exc}", file=sys.stderr)
+            return 1
+    print(f"agent {agent.id} version {agent.version} deployed: {agent.runtime_arn}")
     return 0
 
 

@@ -35,6 +35,11 @@ class Settings(BaseSettings):
         "as in local)",
     )
     aws_region: str = Field("", description="AWS region of AgentCore runtimes (and of SES)")
+    agentcore_role_arn: str = Field(
+        "", description="IAM role deployed agents run as; with a bucket, builds deploy to AgentCore"
+    )
+    agentcore_bucket: str = Field("", description="S3 bucket for deployed agent packages")
+    agentcore_model_id: str = Field("", description="Bedrock model id deployed agents use")
     agentcore_endpoint_url: str = Field(
         "", description="AgentCore data-plane endpoint override (VPC endpoint, tests)"
     )

@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from oratio_voice.agents.deploy import AgentCoreDeployer
 from oratio_voice.agents.directory import AgentDirectory
 from oratio_voice.builds import AgentBuilder
 from oratio_voice.config import Settings
@@ -39,6 +40,18 @@ def default_engine(settings: Settings) -> SpeechEngine:
     from pipeline.engines.local import LocalSpeechEngine
 
     return LocalSpeechEngine()
+
+
+def deployer(settings: Settings) -> AgentCoreDeployer | None:
+    """Builds deploy to AgentCore when a role, a bucket and a region are configured."""
+    if not (settings.agentcore_role_arn and settings.agentcore_bucket and settings.aws_region):
+        return None
+    return AgentCoreDeployer(
+        region=settings.aws_region,
+        role_arn=settings.agentcore_role_arn,
+        bucket=settings.agentcore_bucket,
+        model_id=settings.agentcore_model_id,
+    )
 
 
 @dataclass
@@ -90,7 +103,7 @@ class Services:
             agent_timeout=settings.agent_timeout_seconds,
             max_tool_failures=settings.max_tool_failures,
         )
-        builder = AgentBuilder(store, blobs, events)
+        builder = AgentBuilder(store, blobs, events, deployer(settings))
         keys = KeyChecker(store)
         services = cls(settings, store, blobs, events, engine, agents, builder, keys, live)
         services.mailer, services.mail_problem = mailer, mail_problem
