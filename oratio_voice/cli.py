@@ -11,6 +11,7 @@ from pathlib import Path
 
 from oratio_voice import __version__
 from oratio_voice.config import Settings
+from oratio_voice.logs import redact_server_logs
 
 
 def _server_flags(parser: argparse.ArgumentParser) -> None:
@@ -67,6 +68,7 @@ def serve(settings: Settings, *, demo: bool) -> None:
     from oratio_voice.app import create_app
 
     app = create_app(settings, demo=demo)
+    redact_server_logs()
     base = f"http://{settings.host}:{settings.port}"
     print(f"Oratio Voice {__version__} on {base}", flush=True)
     if demo:
