@@ -4,8 +4,9 @@ transfer and hang up ITS call."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from pipeline.frames import Frame
 
@@ -20,6 +21,17 @@ class ProtocolError(Exception):
 
 class SoftError(Exception):
     """A bad message the call survives: the connector reports or skips it."""
+
+
+def json_object(text: str, error: type[Exception]) -> dict[str, Any]:
+    """A wire message that must be a JSON object; anything else raises `error`."""
+    try:
+        message = json.loads(text)
+    except ValueError:
+        raise error("message is not JSON") from None
+    if not isinstance(message, dict):
+        raise error("message must be a JSON object")
+    return message
 
 
 class TransferError(Exception):

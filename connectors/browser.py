@@ -8,7 +8,7 @@ import json
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from connectors.base import ProtocolError, SoftError, TransferTarget
+from connectors.base import ProtocolError, SoftError, TransferTarget, json_object
 from pipeline.frames import (
     AgentTurnEndFrame,
     DTMFFrame,
@@ -33,7 +33,7 @@ class Hello:
 
 
 def parse_hello(text: str) -> Hello:
-    message = _json_object(text)
+    message = json_object(text, ProtocolError)
     if message.get("type") != "hello":
         raise ProtocolError("the first message must be hello")
     rate = message.get("sample_rate")
@@ -53,7 +53,7 @@ def parse_message(data: str | bytes, sample_rate: int) -> Frame:
         if len(data) % 2:
             raise SoftError("audio frames must hold whole 16-bit samples")
         return InputAudioFrame(data, sample_rate)
-    message = _json_object(data)
+    message = json_object(data, ProtocolError)
     kind = message.get("type")
     if kind == "text":
         text = message.get("text")
@@ -70,16 +70,6 @@ def parse_message(data: str | bytes, sample_rate: int) -> Frame:
     if kind == "bye":
         return EndFrame("caller hung up")
     raise ProtocolError(f"unknown message type {kind!r}")
-
-
-def _json_object(text: str) -> dict[str, Any]:
-    try:
-        message = json.loads(text)
-    except ValueError:
-        raise ProtocolError("message is not JSON") from None
-    if not isinstance(message, dict):
-        raise ProtocolError("message must be a JSON object")
-    return message
 
 
 def encode_frame(frame: Frame) -> str | bytes | None:

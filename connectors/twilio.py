@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from connectors.base import ProtocolError, SoftError, TransferTarget
+from connectors.base import ProtocolError, SoftError, TransferTarget, json_object
 from connectors.twilio_rest import TwilioRest, transfer_twiml
 from pipeline.frames import (
     AgentTurnEndFrame,
@@ -66,7 +66,7 @@ StreamEvent = Connected | Start | Mark | Stop | Ignored | InputAudioFrame | DTMF
 
 def parse_event(text: str) -> StreamEvent:
     """One message from Twilio. Caller audio and digits come back as frames, ready to push."""
-    message = _json_object(text)
+    message = json_object(text, SoftError)
     kind = message.get("event")
     if kind == "media":
         return _media(message.get("media"))
@@ -129,16 +129,6 @@ def _start(message: dict[str, Any]) -> Start:
         raise ProtocolError("start.customParameters must be an object")
     parameters = {str(k): str(v) for k, v in raw.items()}
     return Start(stream_sid, call_sid, str(start.get("accountSid", "")), parameters)
-
-
-def _json_object(text: str) -> dict[str, Any]:
-    try:
-        message = json.loads(text)
-    except ValueError:
-        raise SoftError("message is not JSON") from None
-    if not isinstance(message, dict):
-        raise SoftError("message must be a JSON object")
-    return message
 
 
 class Socket(Protocol):
