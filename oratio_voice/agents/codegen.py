@@ -12,11 +12,13 @@ import re
 
 from oratio_voice.agents.spec import AgentPlan, SopSpec, ToolPlan, slugify
 
+# The oratio_voice modules a generated agent imports are vendored into its deploy zip (see
+# bundle.py), so only their third-party dependencies are required here.
 REQUIREMENTS = """\
 # Runtime of a generated Oratio Voice agent.
-oratio-voice[creator]
 strands-agents>=1.0
 bedrock-agentcore>=1.0
+pydantic>=2.9,<3
 """
 
 

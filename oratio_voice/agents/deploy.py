@@ -1,6 +1,7 @@
 """Deploying a stored agent version to Bedrock AgentCore through the control plane
 (`bedrock-agentcore-control`): the package is zipped to S3 and the agent runtime is created
-or updated to point at it. Rolling back redeploys an earlier version: one call."""
+or updated to point at it. Rolling back redeploys an earlier version: one call. The zip is
+bundled with its dependencies (see `bundle`), since AgentCore installs none."""
 
 from __future__ import annotations
 
@@ -8,9 +9,11 @@ import asyncio
 import io
 import re
 import zipfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from oratio_voice.agents.bundle import BundleError, Installer, bundle_package, run_installer
 from oratio_voice.agents.package import load_version
 from oratio_voice.models import Agent, now
 from oratio_voice.store.base import BlobStore
@@ -63,6 +66,9 @@ class AgentCoreDeployer:
         control: Any = None,
         s3: Any = None,
         python_runtime: str = "PYTHON_3_13",
+        bundle: bool = True,
+        installer: Installer = run_installer,
+        uv: Sequence[str] | None = None,
     ) -> None:
         import boto3
 
@@ -72,8 +78,17 @@ class AgentCoreDeployer:
         self.key_prefix = key_prefix.strip("/")
         self.model_id = model_id
         self.python_runtime = python_runtime
+        self.bundle = bundle
+        self.installer = installer
+        self.uv = uv
         self.control = control or boto3.client("bedrock-agentcore-control", region_name=region)
         self.s3 = s3 or boto3.client("s3", region_name=region)
+
+    def artifact(self, files: dict[str, bytes]) -> bytes:
+        """The zip uploaded for a version: bundled with its dependencies unless `bundle=False`."""
+        if not self.bundle:
+            return zip_package(files)
+        return bundle_package(files, install=self.installer, uv=self.uv)
 
     async def deploy(
         self,
@@ -105,9 +120,11 @@ class AgentCoreDeployer:
             | ({"ORATIO_AGENT_MODEL_ID": self.model_id} if self.model_id else {}),
         }
         try:
-            await asyncio.to_thread(
-                self.s3.put_object, Bucket=self.bucket, Key=key, Body=zip_package(files)
-            )
+            body = await asyncio.to_thread(self.artifact, files)
+        except BundleError as exc:
+            raise DeployError(f"bundling {agent_id} version {version} failed: {exc}") from exc
+        try:
+            await asyncio.to_thread(self.s3.put_object, Bucket=self.bucket, Key=key, Body=body)
             if runtime_id:
                 response = await asyncio.to_thread(
                     self.control.update_agent_runtime, agentRuntimeId=runtime_id, **common

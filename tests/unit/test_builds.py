@@ -22,6 +22,11 @@ ROLE = "arn:aws:iam::123456789012:role/OratioAgentRuntime"
 ARN = "arn:aws:bedrock-agentcore:us-east-1:123456789012:runtime/oratio_ten_a_agt_r-AbCdEf1234"
 
 
+def fake_install(command: list[str]) -> None:
+    """Stands in for `uv pip install --target DIR ...` (no PyPI in tests)."""
+    assert "aarch64-manylinux2014" in command and "--only-binary=:all:" in command
+
+
 def runtime(version: str) -> dict[str, Any]:
     response = {
         "agentRuntimeArn": ARN,
@@ -39,7 +44,12 @@ async def test_builds_deploy_and_roll_back(tmp_path: Path) -> None:
     control = boto3.client("bedrock-agentcore-control", region_name="us-east-1")
     s3 = boto3.client("s3", region_name="us-east-1")
     deployer = AgentCoreDeployer(
-        region="us-east-1", role_arn=ROLE, bucket="b", control=control, s3=s3
+        region="us-east-1",
+        role_arn=ROLE,
+        bucket="b",
+        control=control,
+        s3=s3,
+        installer=fake_install,
     )
     async with SQLiteStore(tmp_path / "o.db") as store:
         await store.put_tenant(Tenant(id="ten_a", name="A"))
@@ -95,6 +105,7 @@ async def test_a_failed_deploy_keeps_the_previous_deployment(tmp_path: Path) -> 
         bucket="b",
         s3=s3,
         control=boto3.client("bedrock-agentcore-control", region_name="us-east-1"),
+        installer=fake_install,
     )
     async with SQLiteStore(tmp_path / "o.db") as store:
         await store.put_tenant(Tenant(id="ten_a", name="A"))

@@ -18,6 +18,7 @@ from botocore.response import StreamingBody
 from botocore.stub import ANY, Stubber
 
 from oratio_voice.agents.base import AgentError, AgentReply
+from oratio_voice.agents.bundle import BundleError
 from oratio_voice.agents.deploy import AgentCoreDeployer, DeployError, runtime_name
 from oratio_voice.agents.package import store_version
 from oratio_voice.agents.runtime import (
@@ -229,6 +230,13 @@ def _expected_runtime(version: int) -> dict[str, Any]:
     }
 
 
+def fake_install(command: list[str]) -> None:
+    """Stands in for `uv pip install --target DIR ...` (no PyPI in tests)."""
+    target = Path(command[command.index("--target") + 1])
+    (target / "strands").mkdir()
+    (target / "strands" / "__init__.py").write_text("")
+
+
 async def test_deploy_creates_then_updates_and_rolls_back(tmp_path: Path) -> None:
     blobs = await _stored_versions(tmp_path)
     control = boto3.client("bedrock-agentcore-control", region_name="us-east-1")
@@ -241,6 +249,7 @@ async def test_deploy_creates_then_updates_and_rolls_back(tmp_path: Path) -> Non
         model_id="anthropic.claude-3-5-haiku-20241022-v1:0",
         control=control,
         s3=s3,
+        installer=fake_install,
     )
     uploads: list[bytes] = []
 
@@ -279,6 +288,7 @@ async def test_deploy_creates_then_updates_and_rolls_back(tmp_path: Path) -> Non
         cstub.assert_no_pending_responses()
     with zipfile.ZipFile(io.BytesIO(uploads[0])) as archive:
         assert archive.read("agent.py") == b"# v1\n"
+        assert "strands/__init__.py" in archive.namelist()  # dependencies at the zip root
     agent = back.apply_to(Agent(tenant_id="ten_a", name="Northwind", version=2))
     assert (agent.runtime_arn, agent.version) == (ARN, 1)
 
@@ -288,9 +298,35 @@ async def test_deploy_failure_is_a_deploy_error(tmp_path: Path) -> None:
     control = boto3.client("bedrock-agentcore-control", region_name="us-east-1")
     s3 = boto3.client("s3", region_name="us-east-1")
     deployer = AgentCoreDeployer(
-        region="us-east-1", role_arn=ROLE, bucket="oratio-bucket", control=control, s3=s3
+        region="us-east-1",
+        role_arn=ROLE,
+        bucket="oratio-bucket",
+        control=control,
+        s3=s3,
+        installer=fake_install,
     )
     with Stubber(s3) as sstub:
         sstub.add_client_error("put_object", "AccessDenied", "no", 403)
         with pytest.raises(DeployError, match="version 2"):
             await deployer.deploy(blobs, "ten_a", "agt_r", 2)
+
+
+async def test_a_failed_bundle_is_a_deploy_error_before_any_upload(tmp_path: Path) -> None:
+    blobs = await _stored_versions(tmp_path)
+    s3 = boto3.client("s3", region_name="us-east-1")
+
+    def failing_install(command: list[str]) -> None:
+        raise BundleError("no aarch64 wheel for somepkg")
+
+    deployer = AgentCoreDeployer(
+        region="us-east-1",
+        role_arn=ROLE,
+        bucket="oratio-bucket",
+        control=boto3.client("bedrock-agentcore-control", region_name="us-east-1"),
+        s3=s3,
+        installer=failing_install,
+    )
+    with Stubber(s3) as sstub:  # no response queued: an upload would fail the test
+        with pytest.raises(DeployError, match="bundling agt_r version 1 failed: no aarch64"):
+            await deployer.deploy(blobs, "ten_a", "agt_r", 1)
+        sstub.assert_no_pending_responses()
