@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from connectors.base import ProtocolError, SoftError, TransferTarget, json_object
+from connectors.writer import SocketWriter
 from pipeline.frames import (
     AgentTurnEndFrame,
     DTMFFrame,
@@ -104,13 +104,12 @@ class BrowserConnector:
 
     def __init__(self, socket: Socket, max_queue: int = 2000) -> None:
         self.socket = socket
-        self._queue: asyncio.Queue[str | bytes | None] = asyncio.Queue(max_queue)
+        self._writer = SocketWriter(self._send, _is_audio, max_queue)
         self._speaking = False
-        self._writer = asyncio.ensure_future(self._write())
 
     def send(self, frame: Frame) -> None:
         if isinstance(frame, InterruptionFrame):
-            self._drop_queued_audio()
+            self._writer.drop_audio()
         wire = encode_frame(frame)
         if wire is None:
             return
@@ -152,39 +151,23 @@ class BrowserConnector:
 
     async def close(self, code: int = 1000, reason: str = "") -> None:
         """Flush what is queued, then close the socket."""
-        self._put(None)
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(asyncio.shield(self._writer), 2.0)
-        self._writer.cancel()
+        await self._writer.flush()
         with contextlib.suppress(Exception):
             await self.socket.close(code, reason[:120])
 
     def abandon(self) -> None:
         """The socket is gone: stop writing to it."""
-        self._writer.cancel()
+        self._writer.abandon()
 
-    def _put(self, item: str | bytes | None) -> None:
-        try:
-            self._queue.put_nowait(item)
-        except asyncio.QueueFull:  # a stalled client loses audio, never the server
-            if isinstance(item, str) or item is None:
-                self._drop_queued_audio()
-                with contextlib.suppress(asyncio.QueueFull):
-                    self._queue.put_nowait(item)
+    def _put(self, item: str | bytes) -> None:
+        self._writer.put(item)
 
-    def _drop_queued_audio(self) -> None:
-        kept = []
-        while not self._queue.empty():
-            item = self._queue.get_nowait()
-            if not isinstance(item, bytes):
-                kept.append(item)
-        for item in kept:
-            self._queue.put_nowait(item)
+    async def _send(self, item: str | bytes) -> None:
+        if isinstance(item, bytes):
+            await self.socket.send_bytes(item)
+        else:
+            await self.socket.send_text(item)
 
-    async def _write(self) -> None:
-        with contextlib.suppress(Exception):
-            while (item := await self._queue.get()) is not None:
-                if isinstance(item, bytes):
-                    await self.socket.send_bytes(item)
-                else:
-                    await self.socket.send_text(item)
+
+def _is_audio(item: str | bytes) -> bool:
+    return isinstance(item, bytes)

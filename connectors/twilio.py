@@ -3,7 +3,6 @@ and transfer / hang-up of the live call through Twilio REST (connectors/twilio_r
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import binascii
 import contextlib
@@ -15,6 +14,7 @@ from typing import Any, Protocol
 
 from connectors.base import ProtocolError, SoftError, TransferTarget, json_object
 from connectors.twilio_rest import TwilioRest, transfer_twiml
+from connectors.writer import SocketWriter
 from pipeline.frames import (
     AgentTurnEndFrame,
     DTMFFrame,
@@ -176,8 +176,7 @@ class TwilioConnector:
         self._cleared: set[str] = set()
         self._turns = 0
         self._closed = False
-        self._queue: asyncio.Queue[str | None] = asyncio.Queue(max_queue)
-        self._writer = asyncio.ensure_future(self._write())
+        self._writer = SocketWriter(self._send, self._is_media, max_queue)
 
     # frames -> wire ------------------------------------------------------------------
 
@@ -218,7 +217,7 @@ class TwilioConnector:
 
     def _barge_in(self) -> None:
         self._pending = b""
-        self._drop_queued_media()
+        self._writer.drop_audio()
         self._cleared.update(self._marks)  # Twilio echoes them at once; nobody heard them
         self._put(self._control("clear"))
 
@@ -277,39 +276,22 @@ class TwilioConnector:
         if self._closed:
             return
         self._closed = True
-        self._put(None)
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(asyncio.shield(self._writer), 2.0)
-        self._writer.cancel()
+        await self._writer.flush()
         with contextlib.suppress(Exception):
             await self.socket.close(code, reason[:120])
 
     def abandon(self) -> None:
         """The socket is gone: stop writing to it."""
         self._closed = True
-        self._writer.cancel()
+        self._writer.abandon()
 
     # plumbing ------------------------------------------------------------------------
 
-    def _put(self, item: str | None) -> None:
-        try:
-            self._queue.put_nowait(item)
-        except asyncio.QueueFull:  # a stalled stream loses audio, never the server
-            if item is None or not item.startswith(self._head):
-                self._drop_queued_media()
-                with contextlib.suppress(asyncio.QueueFull):
-                    self._queue.put_nowait(item)
+    def _put(self, item: str) -> None:
+        self._writer.put(item)
 
-    def _drop_queued_media(self) -> None:
-        kept = []
-        while not self._queue.empty():
-            item = self._queue.get_nowait()
-            if item is None or not item.startswith(self._head):
-                kept.append(item)
-        for item in kept:
-            self._queue.put_nowait(item)
+    def _is_media(self, item: str | bytes) -> bool:
+        return isinstance(item, str) and item.startswith(self._head)
 
-    async def _write(self) -> None:
-        with contextlib.suppress(Exception):
-            while (item := await self._queue.get()) is not None:
-                await self.socket.send_text(item)
+    async def _send(self, item: str | bytes) -> None:
+        await self.socket.send_text(item if isinstance(item, str) else item.decode())
