@@ -7,86 +7,24 @@ directly by the tests); Chromium's fake microphone plays a WAV the project's own
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import pytest
 from playwright.sync_api import Browser, Page, Playwright, sync_playwright
 
 from tests.e2e.audio import QUESTION, silence_wav, spoken_question_wav
+from tests.e2e.server import REPO, DemoServer, running_demo
 
-REPO = Path(__file__).resolve().parents[2]
 CHROMIUM = Path(os.environ.get("ORATIO_E2E_CHROMIUM", "/usr/bin/chromium"))
 SCREENSHOTS = REPO / "test-output" / "screenshots"
-STARTUP_TIMEOUT_S = 60
-
-
-@dataclass(frozen=True)
-class DemoServer:
-    base_url: str
-    data_dir: Path
-    log_path: Path
-
-    @property
-    def db_path(self) -> Path:
-        return self.data_dir / "oratio.db"
-
-    def log_tail(self, chars: int = 4000) -> str:
-        return self.log_path.read_text(errors="replace")[-chars:]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _server_command(port: int, data_dir: Path) -> list[str]:
-    host = ["--host", "127.0.0.1", "--port", str(port)]
-    return [sys.executable, "-m", "oratio_voice.cli", "demo", *host, "--data-dir", str(data_dir)]
 
 
 @pytest.fixture(scope="session")
 def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoServer]:
     """`oratio demo` on a free loopback port, fully offline (no ORATIO_* settings inherited)."""
-    data_dir = tmp_path_factory.mktemp("oratio-data")
-    port = _free_port()
-    server = DemoServer(f"http://127.0.0.1:{port}", data_dir, data_dir / "server.log")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ORATIO_")}
-    with server.log_path.open("wb") as log:
-        proc = subprocess.Popen(
-            _server_command(port, data_dir), cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT
-        )
-    try:
-        _wait_healthy(proc, server)
+    with running_demo(tmp_path_factory.mktemp("oratio-data")) as server:
         yield server
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
-
-
-def _wait_healthy(proc: subprocess.Popen[bytes], server: DemoServer) -> None:
-    deadline = time.monotonic() + STARTUP_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            pytest.fail(f"oratio demo exited with {proc.returncode}:\n{server.log_tail()}")
-        try:
-            if httpx.get(f"{server.base_url}/healthz", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.25)
-    pytest.fail(f"oratio demo not healthy after {STARTUP_TIMEOUT_S} s:\n{server.log_tail()}")
 
 
 @pytest.fixture(scope="session")

@@ -7,25 +7,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import os
-import socket
-import subprocess
-import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import httpx
-import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.typing import Origin
 
-REPO = Path(__file__).resolve().parents[2]
+from tests.e2e.server import REPO, DemoServer, running_demo
+
 SCREENSHOTS = REPO / "test-output" / "screenshots"
-STARTUP_TIMEOUT_S = 60
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--headless=new",
@@ -40,62 +33,12 @@ CHROMIUM_ARGS = [
 Message = dict[str, Any]
 
 
-@dataclass(frozen=True)
-class ConsoleServer:
-    base_url: str
-    data_dir: Path
-    log_path: Path
-
-    def log_tail(self, chars: int = 4000) -> str:
-        return self.log_path.read_text(errors="replace")[-chars:]
-
-    @property
-    def ws_url(self) -> str:
-        return "ws" + self.base_url.removeprefix("http")
+ConsoleServer = DemoServer
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@contextlib.contextmanager
-def console_server(data_dir: Path) -> Iterator[ConsoleServer]:
-    """`oratio demo` on a free loopback port with a fresh data dir; no ORATIO_* inherited."""
-    port = _free_port()
-    server = ConsoleServer(f"http://127.0.0.1:{port}", data_dir, data_dir / "server.log")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ORATIO_")}
-    env["ORATIO_AGENT_RUNTIME"] = "inprocess"
-    command = [sys.executable, "-m", "oratio_voice.cli", "demo", "--host", "127.0.0.1"]
-    command += ["--port", str(port), "--data-dir", str(data_dir)]
-    with server.log_path.open("wb") as log:
-        proc = subprocess.Popen(command, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        _wait_healthy(proc, server)
-        yield server
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
-
-
-def _wait_healthy(proc: subprocess.Popen[bytes], server: ConsoleServer) -> None:
-    deadline = time.monotonic() + STARTUP_TIMEOUT_S
-    with httpx.Client(trust_env=False, timeout=2) as client:
-        while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                pytest.fail(f"oratio demo exited with {proc.returncode}:\n{server.log_tail()}")
-            try:
-                if client.get(f"{server.base_url}/healthz").status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.25)
-    pytest.fail(f"oratio demo not healthy after {STARTUP_TIMEOUT_S} s:\n{server.log_tail()}")
+def console_server(data_dir: Path) -> contextlib.AbstractContextManager[DemoServer]:
+    """`oratio demo` with agents answered in-process, so it starts fast."""
+    return running_demo(data_dir, ORATIO_AGENT_RUNTIME="inprocess")
 
 
 class WebsiteCaller:
