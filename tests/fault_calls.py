@@ -22,7 +22,7 @@ from oratio_voice.simulator.twilio_call import CallScript, Speak
 from pipeline.engines.nova_protocol import NovaStreamError
 from pipeline.engines.nova_sonic import NovaSonicEngine
 from tests.agentcore_emulator import AgentCoreEmulator
-from tests.integration.test_browser_call import connect, expect, hello
+from tests.browser_client import connect, expect, hello
 from tests.integration.twilio_helpers import Phone, phone_server
 from tests.nova_double import NovaDoubleStream, throttled
 from tests.nova_model import ScriptedNovaModel, TimedNovaDouble

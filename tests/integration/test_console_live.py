@@ -20,6 +20,7 @@ from websockets.exceptions import ConnectionClosed
 from console.auth import AUDIENCE, ISSUER
 from oratio_voice.models import User, now
 from oratio_voice.passwords import hash_password
+from tests.browser_client import expect
 from tests.conftest import LiveServer
 from tests.integration.test_console_support import (
     PASSWORD,
@@ -35,18 +36,6 @@ from tests.integration.test_console_support import (
 async def server(tmp_path: Path) -> AsyncIterator[LiveServer]:
     async with console_server(tmp_path / "data") as live:
         yield live
-
-
-async def next_json(ws: ClientConnection, kind: str, timeout: float = 5.0, **match: Any) -> Any:
-    """The next JSON message of `kind` whose fields match (skipping audio and others)."""
-    async with asyncio.timeout(timeout):
-        while True:
-            raw = await ws.recv()
-            if isinstance(raw, bytes):
-                continue
-            message = json.loads(raw)
-            if message["type"] == kind and all(message.get(k) == v for k, v in match.items()):
-                return message
 
 
 async def next_event(ws: ClientConnection, kind: str, **data: Any) -> dict[str, Any]:
@@ -81,16 +70,16 @@ async def test_queue_pickup_and_conversation_with_the_widget(server: LiveServer)
             ws_connect(live_url(server, b.access_token)) as other,
             ws_connect(widget_url, max_queue=None) as widget,
         ):
-            assert (await next_json(feed, "ready"))["tenant_id"] == a.tenant_id
-            await next_json(other, "ready")
+            assert (await expect(feed, "ready"))["tenant_id"] == a.tenant_id
+            await expect(other, "ready")
             await widget.send(json.dumps({"type": "hello", "sample_rate": 16000}))
-            ready = await next_json(widget, "ready")
+            ready = await expect(widget, "ready")
             session = ready["session_id"]
             started = await next_event(feed, "session.started", session_id=session)
             assert started["tenant_id"] == a.tenant_id
 
             await widget.send(json.dumps({"type": "text", "text": "I want to talk to a person"}))
-            await next_json(widget, "state", state="handed_off", timeout=10)
+            await expect(widget, "state", state="handed_off", timeout=10)
             handoff = await next_event(feed, "session.handoff", session_id=session)
             assert "talk to a person" in handoff["data"]["summary"]
             await next_event(feed, "notification", session_id=session)
@@ -102,14 +91,14 @@ async def test_queue_pickup_and_conversation_with_the_widget(server: LiveServer)
 
             picked = await a.post(f"/api/queue/{session}/pickup")
             assert picked.status_code == 200 and picked.json()["operator"] == a.email
-            assert (await next_json(widget, "operator"))["name"] == a.email
+            assert (await expect(widget, "operator"))["name"] == a.email
             await next_event(feed, "session.operator", session_id=session, operator=a.email)
             again = await a.post(f"/api/queue/{session}/pickup")
             assert again.status_code == 200  # the same operator: no change
 
             sent = await a.post(f"/api/queue/{session}/messages", json={"text": "Hi, Sam here."})
             assert sent.status_code == 201 and sent.json()["role"] == "operator"
-            line = await next_json(widget, "transcript", role="operator")
+            line = await expect(widget, "transcript", role="operator")
             assert line["text"] == "Hi, Sam here." and line["final"] is True
             await next_event(feed, "session.turn", role="operator", text="Hi, Sam here.")
 
@@ -118,7 +107,7 @@ async def test_queue_pickup_and_conversation_with_the_widget(server: LiveServer)
 
             ended = await a.post(f"/api/queue/{session}/end")
             assert ended.status_code == 200
-            await next_json(widget, "end")
+            await expect(widget, "end")
             await next_event(feed, "session.ended", session_id=session)
             # Nothing of Alpha's reached Bravo's feed.
             with pytest.raises(TimeoutError):
@@ -161,7 +150,7 @@ async def test_one_operator_per_call(server: LiveServer) -> None:
         widget_url = f"{server.ws_url}/ws/browser?agent={seeded.agent.id}&key={seeded.raw_key}"
         async with ws_connect(widget_url, max_queue=None) as widget:
             await widget.send(json.dumps({"type": "hello", "sample_rate": 16000}))
-            session = (await next_json(widget, "ready"))["session_id"]
+            session = (await expect(widget, "ready"))["session_id"]
             message = {"text": "hello"}
             early = await a.post(f"/api/queue/{session}/pickup")
             assert early.status_code == 404  # talking to the AI: not in the queue
@@ -200,9 +189,9 @@ async def test_live_feed_refuses_bad_tokens_and_closes_at_expiry(server: LiveSer
     assert (await close_code(live_url(server, expired)))[0] == 4401
     short = jwt.encode(claims | {"exp": now() + timedelta(seconds=1)}, secret, "HS256")
     async with ws_connect(live_url(server, short)) as ws:
-        await next_json(ws, "ready")
+        await expect(ws, "ready")
         await ws.send(json.dumps({"type": "ping"}))
-        await next_json(ws, "pong")
+        await expect(ws, "pong")
         with pytest.raises(ConnectionClosed) as closed:
             async with asyncio.timeout(5):
                 while True:

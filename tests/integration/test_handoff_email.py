@@ -19,8 +19,8 @@ from moto.server import ThreadedMotoServer
 from oratio_voice.config import Settings
 from oratio_voice.models import CallSession, Notification
 from oratio_voice.notify_email import HandoffMailer, MailConfigError, compose
+from tests.browser_client import connect, expect, hello
 from tests.conftest import LiveServer, free_port, start_server
-from tests.integration.test_browser_call import connect, expect, hello
 from tests.scripted_engine import ScriptedEngine
 
 SENDER = "oratio@northwind.example"

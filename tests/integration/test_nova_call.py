@@ -15,8 +15,8 @@ import pytest
 import pytest_asyncio
 
 from pipeline.engines.nova_protocol import NovaStreamError
+from tests.browser_client import connect, expect, hello
 from tests.fault_calls import ARN, FAKE_AWS_ENV, FAULTS, FaultRig, fault_rig
-from tests.integration.test_browser_call import connect, expect, hello
 from tests.nova_double import NovaDoubleStream
 from tests.scripted_engine import tone
 
