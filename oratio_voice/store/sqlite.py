@@ -11,7 +11,6 @@ from oratio_voice.store.base import NotFound, RefreshToken
 from oratio_voice.store.sqlite_db import (
     Database,
     Synchronous,
-    integrity_error,
     load,
     micros,
 )
@@ -94,30 +93,21 @@ class SQLiteStore:
     async def put_user(self, user: User) -> User:
         """Upsert the user; Conflict if another user has the e-mail (case-insensitive),
         NotFound if the tenant does not exist."""
-
-        def work(conn: sqlite3.Connection) -> None:
-            try:
-                conn.execute(
-                    "INSERT INTO users (tenant_id, id, email_norm, created_at, data)"
-                    " VALUES (?, ?, ?, ?, ?) ON CONFLICT (tenant_id, id) DO UPDATE SET"
-                    " email_norm = excluded.email_norm, created_at = excluded.created_at,"
-                    " data = excluded.data",
-                    (
-                        user.tenant_id,
-                        user.id,
-                        normalize_email(user.email),
-                        micros(user.created_at),
-                        user.model_dump_json(),
-                    ),
-                )
-            except sqlite3.IntegrityError as exc:
-                raise integrity_error(
-                    exc,
-                    missing=f"tenant {user.tenant_id} not found",
-                    duplicate=f"the e-mail address {user.email} is already in use",
-                ) from exc
-
-        await self._db.run(work)
+        await self._db.write(
+            "INSERT INTO users (tenant_id, id, email_norm, created_at, data)"
+            " VALUES (?, ?, ?, ?, ?) ON CONFLICT (tenant_id, id) DO UPDATE SET"
+            " email_norm = excluded.email_norm, created_at = excluded.created_at,"
+            " data = excluded.data",
+            (
+                user.tenant_id,
+                user.id,
+                normalize_email(user.email),
+                micros(user.created_at),
+                user.model_dump_json(),
+            ),
+            missing=f"tenant {user.tenant_id} not found",
+            duplicate=f"the e-mail address {user.email} is already in use",
+        )
         return user
 
     async def find_user_by_email(self, email: str) -> User | None:
@@ -159,33 +149,24 @@ class SQLiteStore:
 
     async def put_refresh_token(self, token: RefreshToken) -> RefreshToken:
         """Insert or update; NotFound if the user does not exist."""
-
-        def work(conn: sqlite3.Connection) -> None:
-            try:
-                conn.execute(
-                    "INSERT INTO refresh_tokens (id, tenant_id, user_id, family_id, expires_at,"
-                    " used_at, revoked_at, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
-                    " ON CONFLICT (id) DO UPDATE SET used_at = excluded.used_at,"
-                    " revoked_at = excluded.revoked_at, data = excluded.data",
-                    (
-                        token.id,
-                        token.tenant_id,
-                        token.user_id,
-                        token.family_id,
-                        micros(token.expires_at),
-                        None if token.used_at is None else micros(token.used_at),
-                        None if token.revoked_at is None else micros(token.revoked_at),
-                        token.model_dump_json(),
-                    ),
-                )
-            except sqlite3.IntegrityError as exc:
-                raise integrity_error(
-                    exc,
-                    missing=f"user {token.user_id} not found",
-                    duplicate=f"refresh token {token.id[:8]} already exists",
-                ) from exc
-
-        await self._db.run(work)
+        await self._db.write(
+            "INSERT INTO refresh_tokens (id, tenant_id, user_id, family_id, expires_at,"
+            " used_at, revoked_at, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (id) DO UPDATE SET used_at = excluded.used_at,"
+            " revoked_at = excluded.revoked_at, data = excluded.data",
+            (
+                token.id,
+                token.tenant_id,
+                token.user_id,
+                token.family_id,
+                micros(token.expires_at),
+                None if token.used_at is None else micros(token.used_at),
+                None if token.revoked_at is None else micros(token.revoked_at),
+                token.model_dump_json(),
+            ),
+            missing=f"user {token.user_id} not found",
+            duplicate=f"refresh token {token.id[:8]} already exists",
+        )
         return token
 
     async def get_refresh_token(self, token_id: str) -> RefreshToken | None:

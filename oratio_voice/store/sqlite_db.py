@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel
 
@@ -104,6 +104,20 @@ class Database:
             raise StoreError("the SQLite store is not open (call `await store.open()` first)")
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(executor, self._call, work)
+
+    async def write(
+        self, sql: str, params: tuple[Any, ...], *, missing: str, duplicate: str
+    ) -> None:
+        """One statement; a broken reference raises NotFound(missing), a taken unique key
+        Conflict(duplicate)."""
+
+        def work(conn: sqlite3.Connection) -> None:
+            try:
+                conn.execute(sql, params)
+            except sqlite3.IntegrityError as exc:
+                raise integrity_error(exc, missing=missing, duplicate=duplicate) from exc
+
+        await self.run(work)
 
     def _call[T](self, work: Callable[[sqlite3.Connection], T]) -> T:
         conn = self._conn

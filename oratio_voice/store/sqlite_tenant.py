@@ -103,7 +103,7 @@ class SQLiteTenantStore:
             micros(session.started_at),
             session.model_dump_json(),
         )
-        await self._write(
+        await self._db.write(
             "INSERT INTO sessions (tenant_id, id, agent_id, channel, status, started_at, data)"
             " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (tenant_id, id) DO UPDATE SET"
             " agent_id = excluded.agent_id, channel = excluded.channel,"
@@ -159,7 +159,7 @@ class SQLiteTenantStore:
         """One committed insert. Adding a stored turn again (same id) replaces it, e.g. to mark
         it interrupted; NotFound for another tenant's session, Conflict for a used seq."""
         self._own(turn)
-        await self._write(
+        await self._db.write(
             "INSERT INTO turns (tenant_id, id, session_id, seq, data) VALUES (?, ?, ?, ?, ?)"
             " ON CONFLICT (tenant_id, id) DO UPDATE SET"
             " session_id = excluded.session_id, seq = excluded.seq, data = excluded.data",
@@ -192,7 +192,7 @@ class SQLiteTenantStore:
     async def put_notification(self, notification: Notification) -> Notification:
         self._own(notification)
         read_at = notification.read_at
-        await self._write(
+        await self._db.write(
             "INSERT INTO notifications (tenant_id, id, created_at, read_at, data)"
             " VALUES (?, ?, ?, ?, ?) ON CONFLICT (tenant_id, id) DO UPDATE SET"
             " created_at = excluded.created_at, read_at = excluded.read_at,"
@@ -225,7 +225,7 @@ class SQLiteTenantStore:
     async def put_api_key(self, key: ApiKey) -> ApiKey:
         """Upsert; NotFound if the agent is not this tenant's, Conflict on a used prefix."""
         self._own(key)
-        await self._write(
+        await self._db.write(
             "INSERT INTO api_keys (tenant_id, id, agent_id, prefix, created_at, data)"
             " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (tenant_id, id) DO UPDATE SET"
             " agent_id = excluded.agent_id, prefix = excluded.prefix,"
@@ -287,7 +287,7 @@ class SQLiteTenantStore:
 
     async def add_audit(self, entry: AuditEntry) -> AuditEntry:
         self._own(entry)
-        await self._write(
+        await self._db.write(
             "INSERT INTO audit (tenant_id, id, at, data) VALUES (?, ?, ?, ?)",
             (self.tenant_id, entry.id, micros(entry.at), entry.model_dump_json()),
             missing=f"tenant {self.tenant_id} not found",
@@ -318,17 +318,6 @@ class SQLiteTenantStore:
         return integrity_error(
             exc, missing=f"tenant {self.tenant_id} not found", duplicate=str(exc)
         )
-
-    async def _write(
-        self, sql: str, params: tuple[Any, ...], *, missing: str, duplicate: str
-    ) -> None:
-        def work(conn: sqlite3.Connection) -> None:
-            try:
-                conn.execute(sql, params)
-            except sqlite3.IntegrityError as exc:
-                raise integrity_error(exc, missing=missing, duplicate=duplicate) from exc
-
-        await self._db.run(work)
 
     async def _get[M: BaseModel](self, model: type[M], table: str, record_id: str) -> M:
         def work(conn: sqlite3.Connection) -> M:
