@@ -7,8 +7,9 @@ from collections.abc import Awaitable, Callable
 
 from oratio_voice.agents.creator import BuildError, BuildProgress, build_agent
 from oratio_voice.agents.deploy import AgentCoreDeployer, DeployError, runtime_id_of
-from oratio_voice.events import Event, EventBus
+from oratio_voice.events import EventBus
 from oratio_voice.models import Agent, AgentConfig, Notification, now
+from oratio_voice.notifications import post
 from oratio_voice.store.base import BlobStore, NotFound, Store
 
 Progress = Callable[[BuildProgress], Awaitable[None] | None]
@@ -116,7 +117,4 @@ class AgentBuilder:
         note = Notification(
             tenant_id=agent.tenant_id, kind="build", title=title, body=body, agent_id=agent.id
         )
-        await self.store.tenant(agent.tenant_id).put_notification(note)
-        await self.events.publish(
-            Event("notification", agent.tenant_id, note.model_dump(mode="json"))
-        )
+        await post(self.store.tenant(agent.tenant_id), self.events, note)

@@ -14,7 +14,7 @@ from typing import Any, cast
 
 from connectors.base import CallConnector
 from oratio_voice.agents.base import AgentClient, AgentError
-from oratio_voice.events import Event, EventBus
+from oratio_voice.events import SESSION_ENDED, SESSION_STARTED, SESSION_TURN, Event, EventBus
 from oratio_voice.handoff_rules import opening_reason, turn_reason
 from oratio_voice.models import Agent, CallSession, SessionStatus, Turn, now
 from oratio_voice.store.base import BlobStore, TenantStore
@@ -167,7 +167,7 @@ class Call:
         self.connector = connector
         await self.store.put_session(self.record)
         self._writer = asyncio.ensure_future(self._write_outbox())
-        await self._publish("session.started", self._summary_data())
+        await self._publish(SESSION_STARTED, self._summary_data())
         if reason := opening_reason(self.agent, now()):
             self.request_handoff(reason, "rules")
             return
@@ -262,7 +262,7 @@ class Call:
         )
         self.turns.append(turn)
         self._queue(self.store.add_turn, turn)
-        self._queue(self._publish, "session.turn", {"session_id": self.id, **_turn_data(turn)})
+        self._queue(self._publish, SESSION_TURN, {"session_id": self.id, **_turn_data(turn)})
         if role == "caller" and (reason := turn_reason(self.agent, self.turns)):
             self.request_handoff(reason, "rules")
 
@@ -303,7 +303,7 @@ class Call:
         self.record.ended_at = now()
         self.record.end_reason = reason
         self._queue(self.store.put_session, self.record)
-        self._queue(self._publish, "session.ended", self._summary_data())
+        self._queue(self._publish, SESSION_ENDED, self._summary_data())
         self._outbox.put_nowait(None)
         await asyncio.gather(self._writer, return_exceptions=True)
         if self.connector is not None:

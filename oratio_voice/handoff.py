@@ -9,8 +9,9 @@ import time
 
 from connectors.base import TransferError, TransferTarget
 from oratio_voice.calls import Call
-from oratio_voice.events import Event
+from oratio_voice.events import NOTIFICATION, SESSION_HANDOFF, Event
 from oratio_voice.models import Notification, Turn
+from oratio_voice.notifications import post
 from oratio_voice.notify_email import HandoffMailer
 
 log = logging.getLogger(__name__)
@@ -81,13 +82,13 @@ async def hand_off(
     await call.store.put_notification(notification)
     await call.events.publish(
         Event(
-            "session.handoff",
+            SESSION_HANDOFF,
             record.tenant_id,
             {"session_id": record.id, "reason": reason, "summary": summary, "source": source},
         )
     )
     await call.events.publish(
-        Event("notification", record.tenant_id, notification.model_dump(mode="json"))
+        Event(NOTIFICATION, record.tenant_id, notification.model_dump(mode="json"))
     )
     if mailer is not None:
         mailer.submit(notification, record, lambda error: _mail_failed(call, notification, error))
@@ -103,7 +104,4 @@ async def _mail_failed(call: Call, about: Notification, error: str) -> None:
         session_id=about.session_id,
         agent_id=about.agent_id,
     )
-    await call.store.put_notification(notification)
-    await call.events.publish(
-        Event("notification", about.tenant_id, notification.model_dump(mode="json"))
-    )
+    await post(call.store, call.events, notification)

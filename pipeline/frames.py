@@ -61,15 +61,6 @@ class ToolCallFrame(Frame):
 
 
 @dataclass(frozen=True, slots=True)
-class ToolResultFrame(Frame):
-    """The result of a tool call, going back to the speech model."""
-
-    call_id: str
-    name: str
-    result: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True, slots=True)
 class InterruptionFrame(Frame):
     """Barge-in: the caller spoke over the agent; queued agent audio must be dropped."""
 

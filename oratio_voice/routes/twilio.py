@@ -15,9 +15,10 @@ from twilio.twiml.voice_response import VoiceResponse
 from connectors.base import TransferTarget
 from connectors.twilio import TwilioConnector
 from connectors.twilio_rest import operator_twiml, transfer_twiml
-from oratio_voice.events import Event
+from oratio_voice.events import SESSION_HANDOFF, Event
 from oratio_voice.handoff_rules import opening_reason
 from oratio_voice.models import Agent, CallSession, Notification, now
+from oratio_voice.notifications import post
 from oratio_voice.routes import twilio_media
 from oratio_voice.routes.twilio_auth import (
     CallRef,
@@ -248,12 +249,9 @@ async def _notify_handoff(services: Services, session: CallSession, agent: Agent
         session_id=session.id,
         agent_id=agent.id,
     )
-    await services.store.tenant(session.tenant_id).put_notification(note)
     data: dict[str, Any] = {"session_id": session.id, "reason": session.handoff_reason}
-    await services.events.publish(Event("session.handoff", session.tenant_id, data))
-    await services.events.publish(
-        Event("notification", session.tenant_id, note.model_dump(mode="json"))
-    )
+    await services.events.publish(Event(SESSION_HANDOFF, session.tenant_id, data))
+    await post(services.store.tenant(session.tenant_id), services.events, note)
 
 
 def _whisper_url(url: str, session: CallSession | None) -> str:
